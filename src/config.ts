@@ -1,0 +1,186 @@
+// The one configuration module: every setting is declared once here (name, default, meaning,
+// validation). The README's configuration table is checked against these declarations by
+// test/docs.test.ts. Nothing else reads process.env; modules get the slice they need.
+
+const MiB = 1024 * 1024;
+
+interface SettingSpec<T> {
+  env: string;
+  default: T;
+  /** How the default is shown in the README (when it is not the plain value). */
+  defaultText?: string;
+  description: string;
+  parse(raw: string): T | { error: string };
+}
+
+function intSetting(
+  env: string,
+  defaultValue: number,
+  description: string,
+  bounds: { min: number; max?: number },
+  defaultText?: string,
+): SettingSpec<number> {
+  return {
+    env,
+    default: defaultValue,
+    description,
+    ...(defaultText === undefined ? {} : { defaultText }),
+    parse(raw) {
+      if (!/^\s*-?\d+\s*$/.test(raw)) return { error: `must be a whole number, got ${JSON.stringify(raw)}` };
+      const value = Number(raw);
+      if (!Number.isSafeInteger(value)) return { error: `is out of range: ${raw}` };
+      if (value < bounds.min) return { error: `must be at least ${bounds.min}, got ${value}` };
+      if (bounds.max !== undefined && value > bounds.max) return { error: `must be at most ${bounds.max}, got ${value}` };
+      return value;
+    },
+  };
+}
+
+function boolSetting(env: string, defaultValue: boolean, description: string): SettingSpec<boolean> {
+  return {
+    env,
+    default: defaultValue,
+    description,
+    parse(raw) {
+      const value = raw.trim().toLowerCase();
+      if (['true', '1', 'yes', 'on'].includes(value)) return true;
+      if (['false', '0', 'no', 'off', ''].includes(value)) return false;
+      return { error: `must be true or false, got ${JSON.stringify(raw)}` };
+    },
+  };
+}
+
+function enumSetting<const T extends string>(env: string, defaultValue: T, values: readonly T[], description: string): SettingSpec<T> {
+  return {
+    env,
+    default: defaultValue,
+    description,
+    parse(raw) {
+      const value = raw.trim().toLowerCase();
+      return (values as readonly string[]).includes(value)
+        ? (value as T)
+        : { error: `must be one of ${values.join(', ')}, got ${JSON.stringify(raw)}` };
+    },
+  };
+}
+
+function colorSetting(env: string, defaultValue: string, description: string): SettingSpec<string> {
+  return {
+    env,
+    default: defaultValue,
+    description,
+    parse(raw) {
+      const value = raw.trim();
+      // Injected into a <style> element: allow only plain colour syntax, never arbitrary CSS.
+      return /^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,30}|(rgb|rgba|hsl|hsla)\([0-9.,%\s]+\))$/.test(value)
+        ? value
+        : { error: `must be a CSS colour such as #a1d76a, got ${JSON.stringify(raw)}` };
+    },
+  };
+}
+
+function listSetting(env: string, description: string): SettingSpec<readonly string[]> {
+  return {
+    env,
+    default: [],
+    defaultText: '(empty)',
+    description,
+    parse(raw) {
+      return raw
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+    },
+  };
+}
+
+export const settings = {
+  port: intSetting('PORT', 8888, 'TCP port the HTTP server listens on.', { min: 0, max: 65535 }),
+  host: {
+    env: 'HOST',
+    default: '0.0.0.0',
+    description: 'Address the HTTP server binds to.',
+    parse: (raw: string) => raw.trim() || { error: 'must not be empty' },
+  } satisfies SettingSpec<string>,
+  logLevel: enumSetting('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'Minimum level of the JSON log lines written to stdout.'),
+  debug: boolSetting('DEBUG', false, 'Include stack traces and internal messages in error responses. Never in production.'),
+  corsAllowedOrigins: listSetting('CORS_ALLOWED_ORIGINS', 'Comma-separated origins allowed by CORS (`*` for any). Empty: no CORS headers.'),
+
+  allowFileUrls: boolSetting('ALLOW_FILE_URLS', false, 'Allow `file://` URLs for `a`/`b`. Local use only; never in production.'),
+  allowPrivateUpstreams: boolSetting('ALLOW_PRIVATE_UPSTREAMS', false, 'Lift the SSRF guard: allow loopback, private, link-local and other internal addresses upstream.'),
+  verifyUpstreamTls: boolSetting('VERIFY_UPSTREAM_TLS', true, 'Verify upstream TLS certificates. `false` only for self-signed test archives.'),
+  upstreamConnectTimeoutMs: intSetting('UPSTREAM_CONNECT_TIMEOUT_MS', 5_000, 'Time to open a TCP/TLS connection to an upstream, per hop.', { min: 1 }),
+  upstreamHeadersTimeoutMs: intSetting('UPSTREAM_HEADERS_TIMEOUT_MS', 10_000, 'Time to receive an upstream response\'s headers, per hop.', { min: 1 }),
+  upstreamBodyTimeoutMs: intSetting('UPSTREAM_BODY_TIMEOUT_MS', 20_000, 'Time to receive a whole upstream response (headers and body, all redirects).', { min: 1 }),
+  upstreamMaxRedirects: intSetting('UPSTREAM_MAX_REDIRECTS', 5, 'Redirects followed per version; each hop is checked by the SSRF guard.', { min: 0, max: 20 }),
+  maxBodyBytes: intSetting('MAX_BODY_BYTES', 10 * MiB, 'Largest body per version, on the wire and after decompression.', { min: 1024 }),
+  maxDecompressionRatio: intSetting('MAX_DECOMPRESSION_RATIO', 100, 'Largest ratio of decompressed to compressed bytes (gzip bombs are refused).', { min: 1 }),
+  maxPostBodyBytes: intSetting('MAX_POST_BODY_BYTES', 0, 'Largest POST request body.', { min: 0 }, '0 (2 × MAX_BODY_BYTES + 64 KiB)'),
+
+  workers: intSetting('WORKERS', 0, 'Diff worker processes.', { min: 0, max: 256 }, '0 (CPUs available to the container)'),
+  maxQueuedJobs: intSetting('MAX_QUEUED_JOBS', 0, 'Jobs that may wait for a worker; beyond that requests get 503.', { min: 0 }, '0 (2 × WORKERS)'),
+  jobCpuLimitMs: intSetting('JOB_CPU_LIMIT_MS', 10_000, 'CPU time one diff job may use before its worker is killed (422 LIMIT_EXCEEDED, limit cpu).', { min: 50 }),
+  jobDeadlineMs: intSetting('JOB_DEADLINE_MS', 30_000, 'Wall-clock limit of a diff job, queue wait included (422 LIMIT_EXCEEDED, limit wall).', { min: 100 }),
+  workerHeapMib: intSetting('WORKER_HEAP_MIB', 160, 'V8 heap limit of each worker process.', { min: 32 }),
+  workerRssLimitMib: intSetting('WORKER_RSS_LIMIT_MIB', 256, 'Resident memory at which a worker is killed (422 LIMIT_EXCEEDED, limit memory).', { min: 64 }),
+  workerMaxJobs: intSetting('WORKER_MAX_JOBS', 200, 'Jobs a worker runs before it is replaced (bounds slow leaks).', { min: 1 }),
+  memoryLimitMib: intSetting('MEMORY_LIMIT_MIB', 0, 'Memory budget checked at start-up against the worker and input limits.', { min: 0 }, '0 (the cgroup limit, if any)'),
+  drainTimeoutMs: intSetting('DRAIN_TIMEOUT_MS', 25_000, 'On SIGTERM, how long in-flight requests may take to finish before exit.', { min: 0 }),
+  shutdownDelayMs: intSetting('SHUTDOWN_DELAY_MS', 0, 'On SIGTERM, how long to keep serving (with /readyz failing) before closing the listener.', { min: 0 }),
+  retryAfterSeconds: intSetting('RETRY_AFTER_SECONDS', 5, 'Retry-After sent with 503 OVERLOADED.', { min: 1 }),
+
+  dmpTimeoutMs: intSetting('DMP_TIMEOUT_MS', 2_000, 'Default diff-match-patch time budget of html_text_dmp and html_source_dmp (the anchor\'s 2 s).', { min: 1 }),
+  htmlTokenMaxTokens: intSetting('HTML_TOKEN_MAX_TOKENS', 500_000, 'Most tokens per side html_token diffs (413 TOO_LARGE beyond).', { min: 1 }),
+  maxTextChars: intSetting('MAX_TEXT_CHARS', 10 * MiB, 'Most decoded characters per side for the text diffs (413 TOO_LARGE beyond).', { min: 1 }),
+  maxHtmlNodes: intSetting('MAX_HTML_NODES', 300_000, 'Most HTML nodes a parse may build per side (413 TOO_LARGE beyond).', { min: 1 }),
+  insertionColor: colorSetting('DIFFER_COLOR_INSERTION', '#a1d76a', 'Background colour of insertions in rendered HTML diffs.'),
+  deletionColor: colorSetting('DIFFER_COLOR_DELETION', '#e8a4c8', 'Background colour of deletions in rendered HTML diffs.'),
+} as const;
+
+type Settings = typeof settings;
+type SettingValue<S> = S extends SettingSpec<infer T> ? T : never;
+export type Config = { readonly [K in keyof Settings]: SettingValue<Settings[K]> };
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Reads every setting from `env`, reports every bad value at once, and returns a frozen config. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const values: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(settings) as [string, SettingSpec<unknown>][]) {
+    const raw = env[spec.env];
+    if (raw === undefined) {
+      values[key] = spec.default;
+      continue;
+    }
+    const parsed = spec.parse(raw);
+    if (parsed !== null && typeof parsed === 'object' && 'error' in (parsed as object)) {
+      problems.push(`${spec.env} ${(parsed as { error: string }).error}`);
+    } else {
+      values[key] = parsed;
+    }
+  }
+  const config = values as Config;
+  if (problems.length === 0) {
+    if (config.workerRssLimitMib <= config.workerHeapMib) {
+      problems.push(`WORKER_RSS_LIMIT_MIB (${config.workerRssLimitMib}) must be above WORKER_HEAP_MIB (${config.workerHeapMib})`);
+    }
+    if (config.jobDeadlineMs < config.jobCpuLimitMs) {
+      problems.push(`JOB_DEADLINE_MS (${config.jobDeadlineMs}) must not be below JOB_CPU_LIMIT_MS (${config.jobCpuLimitMs})`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}
+
+/** The effective POST body cap: explicit, or room for both versions plus form overhead. */
+export function effectiveMaxPostBodyBytes(config: Pick<Config, 'maxPostBodyBytes' | 'maxBodyBytes'>): number {
+  return config.maxPostBodyBytes > 0 ? config.maxPostBodyBytes : 2 * config.maxBodyBytes + 64 * 1024;
+}

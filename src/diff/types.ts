@@ -1,0 +1,53 @@
+import type { AcceptedContent } from '../sniff/types.ts';
+
+/** Query parameters after "last value wins": one string per name. */
+export type DiffParams = Readonly<Record<string, string>>;
+
+/**
+ * Operator settings that shape diff output (from config, never from the request). They are
+ * copied into each job's options by `parseOptions`, so a diff function itself never reads config.
+ */
+export interface DiffSettings {
+  /** Colour of insertions in rendered HTML, e.g. `#a1d76a`. */
+  insertionColor: string;
+  /** Colour of deletions in rendered HTML, e.g. `#e8a4c8`. */
+  deletionColor: string;
+  /** Default diff-match-patch time budget for the two dmp diffs, in ms (anchor: 2000). */
+  dmpTimeoutMs: number;
+  /** Upper bound a request may raise the dmp budget to, in ms (the job CPU limit). */
+  dmpMaxTimeoutMs: number;
+  /** Most tokens per side html_token will diff; over it → TooLargeError (413). */
+  htmlTokenMaxTokens: number;
+  /** Most characters per side for the text diffs; over it → TooLargeError (413). */
+  maxTextChars: number;
+  /** Most HTML nodes a parse may build per side; over it → TooLargeError (413). */
+  maxHtmlNodes: number;
+}
+
+/** One version as a diff function sees it. */
+export interface DiffSide {
+  /** Body after content decoding (gzip etc.), exactly as delivered. */
+  bytes: Uint8Array;
+  /** Decoded text; empty string when the diff type does not need text. */
+  text: string;
+  /** Final URL the version was fetched from (after redirects), when known. */
+  url?: string;
+}
+
+/**
+ * A diff type. `parseOptions` runs on the main thread (cheap validation; throws
+ * BadRequestError for bad values); `run` is pure and runs in a worker process.
+ * Options must be plain data (they cross a process boundary).
+ */
+export interface DiffDefinition<Options = unknown> {
+  readonly name: string;
+  readonly accepts: AcceptedContent;
+  /** Whether `run` needs decoded text (false: bytes only, no decoding is done). */
+  readonly needsText: boolean;
+  parseOptions(params: DiffParams, settings: DiffSettings): Options;
+  run(a: DiffSide, b: DiffSide, options: Options): Record<string, unknown>;
+}
+
+/** A diff-match-patch style segment: [-1 deleted | 0 equal | 1 inserted, text]. */
+export type DiffOp = -1 | 0 | 1;
+export type DiffSegment = [DiffOp, string];

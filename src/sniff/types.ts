@@ -1,0 +1,19 @@
+/** What one version turned out to be, reported to clients as `a_content_type` / `b_content_type`. */
+export interface ContentTypeInfo {
+  /** Essence, lower-cased (`text/html`, `application/pdf`), or `unknown` when nothing could tell. */
+  media_type: string;
+  /** Where the media type came from. */
+  source: 'header' | 'sniffed' | 'both' | 'none';
+  /** Charset parameter of the declared Content-Type, when it had one. */
+  charset?: string;
+  /** Whether the bytes are text (decodable as a document), as opposed to a binary format. */
+  is_text: boolean;
+}
+
+/** `content_type_options`: how strictly each side's type is checked (see README and spec/sniffing.md). */
+export type ContentTypeOption = 'normal' | 'nocheck' | 'nosniff' | 'ignore';
+
+export const CONTENT_TYPE_OPTIONS: readonly ContentTypeOption[] = ['normal', 'nocheck', 'nosniff', 'ignore'];
+
+/** The families of content a diff type can accept. */
+export type AcceptedContent = 'any' | 'text' | 'html';
