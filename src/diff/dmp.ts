@@ -1,0 +1,24 @@
+// diff-match-patch, as the anchor uses it: no line mode, semantic cleanup, a time budget.
+// @sanity/diff-match-patch keeps UTF-16 surrogate pairs whole (emoji are never split), unlike
+// the original JS port. Its `timeout` is in seconds and treats 0 as "1 s", so a budget is
+// always passed explicitly.
+import { cleanupSemantic, makeDiff } from '@sanity/diff-match-patch';
+import type { DiffSegment } from './types.ts';
+
+export interface DmpOptions {
+  /** Time budget in ms. Past it, dmp returns a valid but coarser diff (a quality knob, not a safety limit). */
+  timeoutMs: number;
+}
+
+/** Character-level diff of two strings with semantic cleanup. Segments are `[op, text]`, op -1/0/1. */
+export function diffTexts(a: string, b: string, options: DmpOptions): DiffSegment[] {
+  const diffs = makeDiff(a, b, { checkLines: false, timeout: Math.max(options.timeoutMs, 1) / 1000 });
+  return cleanupSemantic(diffs).map(([op, text]) => [op, text] as DiffSegment);
+}
+
+/** Number of segments that are not equal (the anchor's `change_count`). */
+export function countChanges(segments: readonly DiffSegment[]): number {
+  let count = 0;
+  for (const [op] of segments) if (op !== 0) count += 1;
+  return count;
+}
