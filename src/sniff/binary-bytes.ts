@@ -1,0 +1,21 @@
+/**
+ * Over this share of WHATWG "binary data bytes" a body is binary. The standard says one byte is enough,
+ * but real text pages carry stray NULs and control bytes (EDGI processing#312); random bytes have ~10.5%.
+ */
+export const BINARY_BYTE_SHARE = 0.05;
+
+// https://mimesniff.spec.whatwg.org/#binary-data-byte
+export function isBinaryDataByte(byte: number): boolean {
+  return byte <= 0x08 || byte === 0x0b || (byte >= 0x0e && byte <= 0x1a) || (byte >= 0x1c && byte <= 0x1f);
+}
+
+export function countBinaryDataBytes(bytes: Uint8Array): number {
+  let count = 0;
+  for (const byte of bytes) if (isBinaryDataByte(byte)) count++;
+  return count;
+}
+
+/** More than BINARY_BYTE_SHARE of the bytes are binary data bytes. */
+export function isMostlyBinary(bytes: Uint8Array, binaryByteCount = countBinaryDataBytes(bytes)): boolean {
+  return binaryByteCount > bytes.length * BINARY_BYTE_SHARE;
+}

@@ -1,0 +1,69 @@
+import { TextDecoder, getBOMEncoding } from '@exodus/bytes/encoding.js';
+import { UndecodableContentError } from '../errors.ts';
+import { detectEncoding } from './charset-detect.ts';
+import { resolveEncodingLabel, utf16FromFirstBytes } from './encoding-labels.ts';
+import { prescanForEncoding } from './html-prescan.ts';
+import { isXmlMediaType, parseDeclaredContentType } from './media-types.ts';
+
+/** Over this share of U+FFFD among the decoded characters, a body is binary posing as text. */
+export const MAX_REPLACEMENT_SHARE = 0.25;
+
+/** `<?xml version="1.0" encoding="…"?>` at the very start. */
+const XML_PROLOG_ENCODING = /^<\?xml\s[^>]*?\bencoding\s*=\s*(["'])([^"'<>]{1,64})\1/;
+
+function encodingFromXmlProlog(bytes: Uint8Array): string | null {
+  const utf16 = utf16FromFirstBytes(bytes);
+  if (utf16 !== null) return utf16;
+  const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, 1024)).toString('latin1');
+  const label = XML_PROLOG_ENCODING.exec(head)?.[2];
+  const encoding = label === undefined ? null : resolveEncodingLabel(label);
+  // A prolog readable as ASCII cannot be UTF-16, whatever it says (as the HTML prescan rules for <meta>).
+  return encoding === 'utf-16le' || encoding === 'utf-16be' ? 'utf-8' : encoding;
+}
+
+/** Pick the encoding like a browser: BOM → declared charset → <meta> / XML prolog → statistics → UTF-8. */
+export function chooseEncoding(bytes: Uint8Array, contentType: string | undefined): string {
+  const bom = getBOMEncoding(bytes);
+  if (bom !== null) return bom;
+  const declared = parseDeclaredContentType(contentType);
+  const fromHeader = declared.charset === undefined ? null : resolveEncodingLabel(declared.charset);
+  if (fromHeader !== null) return fromHeader;
+  const isXml = declared.essence !== undefined && isXmlMediaType(declared.essence);
+  const fromDocument = isXml
+    ? encodingFromXmlProlog(bytes)
+    : (prescanForEncoding(bytes, resolveEncodingLabel) ?? encodingFromXmlProlog(bytes));
+  return fromDocument ?? detectEncoding(bytes) ?? 'utf-8';
+}
+
+function countReplacementCharacters(text: string): number {
+  let count = 0;
+  let from = text.indexOf('\uFFFD');
+  while (from >= 0) {
+    count++;
+    from = text.indexOf('\uFFFD', from + 1);
+  }
+  return count;
+}
+
+/**
+ * Decode a body to text like a browser. Invalid bytes and NULs become U+FFFD; never throws for bad bytes,
+ * but throws UndecodableContentError when more than 25% of the characters are U+FFFD (binary posing as
+ * text), unless `ignoreDecodingErrors`.
+ */
+export function decodeBody(bytes: Uint8Array, options: { contentType?: string; ignoreDecodingErrors: boolean }): string {
+  if (bytes.length === 0) return '';
+  const encoding = chooseEncoding(bytes, options.contentType);
+  // TextDecoder strips a BOM matching the encoding; replacement mode never throws.
+  const text = new TextDecoder(encoding).decode(bytes).replaceAll('\0', '\uFFFD');
+  if (!options.ignoreDecodingErrors && text.length > 0) {
+    const replaced = countReplacementCharacters(text);
+    if (replaced > text.length * MAX_REPLACEMENT_SHARE) {
+      const percent = Math.round((replaced / text.length) * 100);
+      throw new UndecodableContentError(
+        `${percent}% of the text decoded as ${encoding} is replacement characters: the body looks binary`,
+        { encoding, replacement_characters: replaced, characters: text.length },
+      );
+    }
+  }
+  return text;
+}

@@ -1,0 +1,179 @@
+// The HTML standard's "prescan a byte stream to determine its encoding"
+// (https://html.spec.whatwg.org/multipage/parsing.html#prescan-a-byte-stream-to-determine-its-encoding).
+// Hand-written: html-encoding-sniffer implements it but is not a dependency, and it is ~150 lines of
+// bounded byte scanning over at most 1024 bytes. It returns the label's encoding name, resolved by the caller's
+// `resolveLabel` (so unknown labels are skipped, as the standard says).
+
+/** The prescan only looks at this many bytes. */
+export const PRESCAN_BYTES = 1024;
+
+function isSpace(byte: number | undefined): boolean {
+  return byte === 0x09 || byte === 0x0a || byte === 0x0c || byte === 0x0d || byte === 0x20;
+}
+
+function isAsciiLetter(byte: number | undefined): boolean {
+  return byte !== undefined && ((byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a));
+}
+
+function lower(byte: number): number {
+  return byte >= 0x41 && byte <= 0x5a ? byte + 0x20 : byte;
+}
+
+function startsWithIgnoringCase(bytes: Uint8Array, pos: number, ascii: string): boolean {
+  if (pos + ascii.length > bytes.length) return false;
+  for (let i = 0; i < ascii.length; i++) {
+    if (lower(bytes[pos + i]!) !== ascii.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+interface Attribute {
+  name: string;
+  value: string;
+  next: number;
+}
+
+/** "Get an attribute": reads one attribute at `pos`; null when the tag ends (or the bytes run out). */
+function getAttribute(bytes: Uint8Array, start: number): Attribute | null {
+  const end = bytes.length;
+  let pos = start;
+  while (pos < end && (isSpace(bytes[pos]) || bytes[pos] === 0x2f /* / */)) pos++;
+  if (pos >= end || bytes[pos] === 0x3e /* > */) return null;
+  let name = '';
+  let value = '';
+  // Attribute name.
+  for (;;) {
+    if (pos >= end) return null;
+    const byte = bytes[pos]!;
+    if (byte === 0x3d /* = */ && name !== '') {
+      pos++;
+      break;
+    }
+    if (isSpace(byte)) {
+      while (pos < end && isSpace(bytes[pos])) pos++;
+      if (bytes[pos] !== 0x3d) return { name, value, next: pos };
+      pos++;
+      break;
+    }
+    if (byte === 0x2f || byte === 0x3e) return { name, value, next: pos };
+    name += String.fromCharCode(lower(byte));
+    pos++;
+  }
+  // Attribute value.
+  while (pos < end && isSpace(bytes[pos])) pos++;
+  if (pos >= end) return null;
+  const first = bytes[pos]!;
+  if (first === 0x22 || first === 0x27) {
+    pos++;
+    for (;;) {
+      if (pos >= end) return null;
+      const byte = bytes[pos]!;
+      pos++;
+      if (byte === first) return { name, value, next: pos };
+      value += String.fromCharCode(lower(byte));
+    }
+  }
+  if (first === 0x3e) return { name, value, next: pos };
+  for (;;) {
+    if (pos >= end) return null;
+    const byte = bytes[pos]!;
+    if (isSpace(byte) || byte === 0x3e) return { name, value, next: pos };
+    value += String.fromCharCode(lower(byte));
+    pos++;
+  }
+}
+
+/** "Extract a character encoding from a meta element" (the `content` attribute of http-equiv=Content-Type). */
+export function charsetFromMetaContent(content: string): string | null {
+  let pos = 0;
+  for (;;) {
+    const found = content.toLowerCase().indexOf('charset', pos);
+    if (found < 0) return null;
+    pos = found + 'charset'.length;
+    while (isSpace(content.charCodeAt(pos))) pos++;
+    if (content[pos] !== '=') continue;
+    pos++;
+    while (isSpace(content.charCodeAt(pos))) pos++;
+    const quote = content[pos];
+    if (quote === '"' || quote === "'") {
+      const close = content.indexOf(quote, pos + 1);
+      return close < 0 ? null : content.slice(pos + 1, close);
+    }
+    const match = /^[^\t\n\f\r ;]+/.exec(content.slice(pos));
+    return match === null ? null : match[0];
+  }
+}
+
+/**
+ * Prescan the first 1024 bytes for `<meta charset>` / `<meta http-equiv=Content-Type content="…charset=…">`.
+ * Returns the encoding name (per `resolveLabel`), with the standard's UTF-16 → UTF-8 and
+ * x-user-defined → windows-1252 fix-ups, or null.
+ */
+export function prescanForEncoding(input: Uint8Array, resolveLabel: (label: string) => string | null): string | null {
+  const bytes = input.subarray(0, PRESCAN_BYTES);
+  const end = bytes.length;
+  let pos = 0;
+  while (pos < end) {
+    if (bytes[pos] !== 0x3c /* < */) {
+      pos++;
+      continue;
+    }
+    if (startsWithIgnoringCase(bytes, pos, '<!--')) {
+      // Ends at the first '>' preceded by '--' after the '<' (the dashes may overlap '<!--').
+      let close = pos + 2;
+      while (close < end && !(bytes[close] === 0x3e && bytes[close - 1] === 0x2d && bytes[close - 2] === 0x2d)) close++;
+      pos = close + 1;
+      continue;
+    }
+    if (startsWithIgnoringCase(bytes, pos, '<meta') && (isSpace(bytes[pos + 5]) || bytes[pos + 5] === 0x2f)) {
+      pos += 6;
+      const seen = new Set<string>();
+      let gotPragma = false;
+      let needPragma: boolean | null = null;
+      let charset: string | null = null;
+      for (;;) {
+        const attribute = getAttribute(bytes, pos);
+        if (attribute === null) break;
+        pos = attribute.next;
+        if (seen.has(attribute.name)) continue;
+        seen.add(attribute.name);
+        if (attribute.name === 'http-equiv') {
+          if (attribute.value === 'content-type') gotPragma = true;
+        } else if (attribute.name === 'content') {
+          const label = charsetFromMetaContent(attribute.value);
+          const encoding = label === null ? null : resolveLabel(label);
+          if (encoding !== null && charset === null) {
+            charset = encoding;
+            needPragma = true;
+          }
+        } else if (attribute.name === 'charset') {
+          charset = resolveLabel(attribute.value);
+          needPragma = false;
+        }
+      }
+      if (needPragma === null || (needPragma && !gotPragma) || charset === null) continue;
+      if (charset === 'utf-16le' || charset === 'utf-16be') return 'utf-8';
+      if (charset === 'x-user-defined') return 'windows-1252';
+      return charset;
+    }
+    if ((bytes[pos + 1] === 0x2f && isAsciiLetter(bytes[pos + 2])) || isAsciiLetter(bytes[pos + 1])) {
+      // Some other tag: skip its name and attributes.
+      while (pos < end && !isSpace(bytes[pos]) && bytes[pos] !== 0x3e) pos++;
+      for (;;) {
+        const attribute = getAttribute(bytes, pos);
+        if (attribute === null) break;
+        pos = attribute.next;
+      }
+      pos++;
+      continue;
+    }
+    if (bytes[pos + 1] === 0x21 || bytes[pos + 1] === 0x2f || bytes[pos + 1] === 0x3f) {
+      const close = bytes.indexOf(0x3e, pos + 1);
+      if (close < 0) return null;
+      pos = close + 1;
+      continue;
+    }
+    pos++;
+  }
+  return null;
+}
