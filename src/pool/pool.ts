@@ -1,0 +1,231 @@
+// The diff pool: N worker processes behind a bounded admission queue (p-queue).
+// - Admission: at most `maxQueued` jobs wait; beyond that → OverloadedError (503 + Retry-After).
+// - Deadline: one wall clock per job from when the request arrived (queue wait included).
+// - CPU and memory: enforced per job by WorkerProcess (the CPU clock starts when the job leaves the queue).
+// - Any worker that exits (killed, crashed, recycled) is replaced; queued jobs wait for the replacement.
+import PQueue from 'p-queue';
+import { fileURLToPath } from 'node:url';
+import { InternalError, LimitExceededError, OverloadedError, isDiffguardError, type DiffguardError } from '../errors.ts';
+import type { DiffJob } from './job.ts';
+import { WorkerProcess, exitError, outcomeToResult, type JobReport, type WorkerExitReason, type WorkerLimits } from './worker-process.ts';
+
+// A worker that cannot start this many times in a row means the pool is broken (bad build, no memory).
+const MAX_CONSECUTIVE_STARTUP_FAILURES = 5;
+
+export interface PoolOptions {
+  workers: number;
+  maxQueued: number;
+  maxJobsPerWorker: number;
+  retryAfterSeconds: number;
+  limits: WorkerLimits;
+  /** Worker entry module; tests inject one with extra (hostile) diff types. */
+  workerModule?: string;
+  observer?: PoolObserver;
+}
+
+export type JobResultLabel = 'ok' | 'error' | 'cpu' | 'memory' | 'wall' | 'aborted';
+
+export interface PoolObserver {
+  jobFinished?(event: { diffType: string; result: JobResultLabel; durationMs: number; cpuMs: number; peakRssBytes: number }): void;
+  workerExited?(event: { reason: WorkerExitReason; pid: number | undefined; output: string }): void;
+}
+
+export interface RunOptions {
+  /** Aborts the job (client went away). */
+  signal?: AbortSignal;
+  /** Epoch ms by which the job must be done, queue wait included. */
+  deadlineAt: number;
+}
+
+/** The compiled worker next to this module (dist/) or the TypeScript source in development. */
+export function defaultWorkerModule(): string {
+  const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  return fileURLToPath(new URL(`../../workers/diff-worker${extension}`, import.meta.url));
+}
+
+export class DiffPool {
+  readonly #options: PoolOptions;
+  readonly #queue: PQueue;
+  readonly #idle: WorkerProcess[] = [];
+  readonly #all = new Set<WorkerProcess>();
+  readonly #waiters: ((worker: WorkerProcess) => void)[] = [];
+  readonly #workerModule: string;
+  #useDataLimit: boolean;
+  #consecutiveStartupFailures = 0;
+  #closing = false;
+  #broken: string | undefined;
+  restarts = 0;
+
+  constructor(options: PoolOptions) {
+    this.#options = options;
+    this.#workerModule = options.workerModule ?? defaultWorkerModule();
+    this.#useDataLimit = options.limits.useDataLimit;
+    this.#queue = new PQueue({ concurrency: options.workers });
+  }
+
+  /** Starts every worker and waits until they are ready (fails if none can start). */
+  async start(): Promise<void> {
+    const workers = Array.from({ length: this.#options.workers }, () => this.#spawn());
+    const results = await Promise.allSettled(workers.map((worker) => worker.ready));
+    if (results.every((result) => result.status === 'rejected')) {
+      const first = results[0] as PromiseRejectedResult | undefined;
+      throw new InternalError(`no diff worker could start: ${String(first?.reason?.message ?? first?.reason)}`);
+    }
+  }
+
+  /** Jobs waiting for a worker. */
+  get queued(): number {
+    return this.#queue.size;
+  }
+
+  /** Jobs running on a worker. */
+  get active(): number {
+    return this.#queue.pending;
+  }
+
+  get size(): number {
+    return this.#options.workers;
+  }
+
+  get maxQueued(): number {
+    return this.#options.maxQueued;
+  }
+
+  /** Why the pool cannot take work now, or undefined when it can (drives /readyz). */
+  unavailableReason(): string | undefined {
+    if (this.#closing) return 'shutting down';
+    if (this.#broken !== undefined) return `pool broken: ${this.#broken}`;
+    if (this.#queue.size >= this.#options.maxQueued) return 'queue full';
+    return undefined;
+  }
+
+  /** Runs a diff job under the pool's limits; resolves with the diff result or rejects with a DiffguardError. */
+  /** Throws OverloadedError (503 + Retry-After) when a job submitted now would be refused. */
+  assertCanAccept(): void {
+    const unavailable = this.unavailableReason();
+    if (unavailable !== undefined) {
+      throw new OverloadedError(`The service cannot take more diffs right now (${unavailable}); retry later`, {
+        retry_after_seconds: this.#options.retryAfterSeconds,
+      });
+    }
+  }
+
+  async run(job: DiffJob, options: RunOptions): Promise<Record<string, unknown>> {
+    this.assertCanAccept();
+    const controller = new AbortController();
+    const remainingMs = Math.max(0, options.deadlineAt - Date.now());
+    const deadline = setTimeout(() => controller.abort('wall'), remainingMs);
+    const onClientAbort = () => controller.abort('aborted');
+    options.signal?.addEventListener('abort', onClientAbort, { once: true });
+    if (options.signal?.aborted) controller.abort('aborted');
+    const started = Date.now();
+    let report: JobReport = { cpuMs: 0, peakRssBytes: 0 };
+    let label: JobResultLabel = 'ok';
+    try {
+      return await this.#queue.add(
+        async () => {
+          const worker = await this.#acquire(controller.signal);
+          try {
+            return outcomeToResult(await worker.run(job, controller.signal, (r) => (report = r)));
+          } finally {
+            this.#release(worker);
+          }
+        },
+        { signal: controller.signal },
+      );
+    } catch (err) {
+      const error = this.#toDiffguardError(err, controller.signal);
+      label = error instanceof LimitExceededError ? ((error.details.limit as JobResultLabel) ?? 'error') : controller.signal.reason === 'aborted' ? 'aborted' : 'error';
+      throw error;
+    } finally {
+      clearTimeout(deadline);
+      options.signal?.removeEventListener('abort', onClientAbort);
+      this.#options.observer?.jobFinished?.({ diffType: job.diffType, result: label, durationMs: Date.now() - started, ...report });
+    }
+  }
+
+  /** Stops taking work, lets running and queued jobs finish for up to `drainMs`, then kills the workers. */
+  async close(drainMs: number): Promise<void> {
+    this.#closing = true;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#queue.onIdle(), new Promise((resolve) => (timer = setTimeout(resolve, drainMs)))]);
+    clearTimeout(timer);
+    this.#queue.clear();
+    await Promise.all([...this.#all].map((worker) => worker.stop('shutdown')));
+  }
+
+  #toDiffguardError(err: unknown, signal: AbortSignal): DiffguardError {
+    if (isDiffguardError(err)) return err;
+    if (signal.aborted) {
+      // Aborted while still queued: p-queue rejects with the signal's reason.
+      if (signal.reason === 'wall') return exitError('wall', this.#options.limits, '');
+      return new InternalError('The request was aborted by the client', { reason: 'aborted' });
+    }
+    return new InternalError(err instanceof Error ? err.message : String(err));
+  }
+
+  #spawn(): WorkerProcess {
+    const worker = new WorkerProcess(this.#workerModule, { ...this.#options.limits, useDataLimit: this.#useDataLimit });
+    this.#all.add(worker);
+    worker.ready.then(
+      () => {
+        this.#consecutiveStartupFailures = 0;
+        this.#broken = undefined;
+        this.#release(worker);
+      },
+      () => {},
+    );
+    void worker.exited.then((reason) => this.#onExit(worker, reason));
+    return worker;
+  }
+
+  #onExit(worker: WorkerProcess, reason: WorkerExitReason): void {
+    this.#all.delete(worker);
+    const idleIndex = this.#idle.indexOf(worker);
+    if (idleIndex !== -1) this.#idle.splice(idleIndex, 1);
+    this.#options.observer?.workerExited?.({ reason, pid: worker.pid, output: worker.stderrTail });
+    if (this.#closing) return;
+    this.restarts += 1;
+    if (reason === 'startup') {
+      this.#consecutiveStartupFailures += 1;
+      // Some hosts refuse the address space Node needs under RLIMIT_DATA: fall back to the RSS watchdog alone.
+      if (this.#useDataLimit && this.#consecutiveStartupFailures >= 2) this.#useDataLimit = false;
+      if (this.#consecutiveStartupFailures >= MAX_CONSECUTIVE_STARTUP_FAILURES) {
+        this.#broken = worker.stderrTail.split('\n').at(-1) || 'workers fail to start';
+        setTimeout(() => this.#closing || this.#spawn(), 5_000).unref();
+        return;
+      }
+    }
+    this.#spawn();
+  }
+
+  #acquire(signal: AbortSignal): Promise<WorkerProcess> {
+    const worker = this.#idle.pop();
+    if (worker !== undefined) return Promise.resolve(worker);
+    return new Promise((resolve, reject) => {
+      const waiter = (w: WorkerProcess) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(w);
+      };
+      const onAbort = () => {
+        const index = this.#waiters.indexOf(waiter);
+        if (index !== -1) this.#waiters.splice(index, 1);
+        reject(new Error('aborted while waiting for a worker'));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.push(waiter);
+    });
+  }
+
+  #release(worker: WorkerProcess): void {
+    if (!worker.alive) return;
+    // While draining, workers are not recycled: no replacement would be started for queued jobs.
+    if (worker.jobsRun >= this.#options.maxJobsPerWorker && !this.#closing) {
+      void worker.stop('recycle');
+      return;
+    }
+    const waiter = this.#waiters.shift();
+    if (waiter !== undefined) waiter(worker);
+    else if (!this.#idle.includes(worker)) this.#idle.push(worker);
+  }
+}

@@ -1,0 +1,42 @@
+// CPU time and resident memory of a process, read from /proc (Linux). A child's own
+// counters are what a per-job limit must be measured on: wall time inflates on shared
+// cores, and process.cpuUsage() in the parent cannot see the child.
+import { readFile } from 'node:fs/promises';
+
+// USER_HZ is 100 on every mainstream Linux ABI (x86, arm64), and sysconf is not reachable from Node.
+const CLOCK_TICKS_PER_SECOND = 100;
+const PAGE_SIZE_BYTES = 4096;
+
+export interface ProcessSample {
+  /** User + system CPU time of the process so far, in ms. */
+  cpuMs: number;
+  /** Resident set size, in bytes. */
+  rssBytes: number;
+}
+
+/** Parses /proc/<pid>/stat: fields after the parenthesised command name (which may hold spaces). */
+export function parseStatCpuMs(stat: string): number {
+  const afterName = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 (utime, stime) are at index 11 and 12 after field 3 (state).
+  const utime = Number(afterName[11]);
+  const stime = Number(afterName[12]);
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`unreadable /proc stat: ${stat.slice(0, 80)}`);
+  return ((utime + stime) * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** Parses /proc/<pid>/statm: the second field is resident pages. */
+export function parseStatmRssBytes(statm: string): number {
+  const resident = Number(statm.split(' ')[1]);
+  if (!Number.isFinite(resident)) throw new Error(`unreadable /proc statm: ${statm.slice(0, 80)}`);
+  return resident * PAGE_SIZE_BYTES;
+}
+
+/** Samples a live process; undefined when /proc is unavailable or the process is gone. */
+export async function sampleProcess(pid: number): Promise<ProcessSample | undefined> {
+  try {
+    const [stat, statm] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8'), readFile(`/proc/${pid}/statm`, 'utf8')]);
+    return { cpuMs: parseStatCpuMs(stat), rssBytes: parseStatmRssBytes(statm) };
+  } catch {
+    return undefined;
+  }
+}

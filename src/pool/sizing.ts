@@ -1,0 +1,41 @@
+// How many workers and queue slots a pod gets, and whether they fit its memory.
+import type { Config } from '../config.ts';
+import type { ContainerResources } from './cgroup.ts';
+
+const MiB = 1024 * 1024;
+
+export interface PoolSizing {
+  workers: number;
+  maxQueued: number;
+  /** The memory the limits can add up to: workers × heap + bodies held for running and queued jobs. */
+  requiredMib: number;
+  /** The budget checked against (MEMORY_LIMIT_MIB or the cgroup limit), if any. */
+  budgetMib: number | undefined;
+}
+
+export function derivePoolSizing(
+  config: Pick<Config, 'workers' | 'maxQueuedJobs' | 'workerHeapMib' | 'maxBodyBytes' | 'memoryLimitMib'>,
+  resources: ContainerResources,
+): PoolSizing {
+  const workers = config.workers > 0 ? config.workers : resources.cpus;
+  const maxQueued = config.maxQueuedJobs > 0 ? config.maxQueuedJobs : 2 * workers;
+  const inputBudgetMib = ((workers + maxQueued) * 2 * config.maxBodyBytes) / MiB;
+  const requiredMib = Math.ceil(workers * config.workerHeapMib + inputBudgetMib);
+  const budgetMib =
+    config.memoryLimitMib > 0
+      ? config.memoryLimitMib
+      : resources.memoryLimitBytes === undefined
+        ? undefined
+        : Math.floor(resources.memoryLimitBytes / MiB);
+  return { workers, maxQueued, requiredMib, budgetMib };
+}
+
+/** A clear start-up refusal when the configured limits cannot fit the container, or undefined when they do. */
+export function sizingProblem(sizing: PoolSizing): string | undefined {
+  if (sizing.budgetMib === undefined || sizing.requiredMib <= sizing.budgetMib) return undefined;
+  return (
+    `${sizing.workers} workers × WORKER_HEAP_MIB plus the bodies of ${sizing.workers + sizing.maxQueued} jobs ` +
+    `(2 × MAX_BODY_BYTES each) need ${sizing.requiredMib} MiB, more than the ${sizing.budgetMib} MiB memory limit. ` +
+    'Lower WORKERS, MAX_QUEUED_JOBS, WORKER_HEAP_MIB or MAX_BODY_BYTES, or give the container more memory.'
+  );
+}

@@ -1,0 +1,46 @@
+// Runs inside a worker process: receives jobs over IPC, decodes, diffs, answers.
+// Kept tiny on purpose; the limits that matter are enforced from outside (heap cap,
+// RLIMIT_DATA, and the parent's CPU/RSS watchdog), since a job cannot be trusted to stop itself.
+import type { DiffDefinition } from '../diff/types.ts';
+import { serializeError, UnknownDiffTypeError } from '../errors.ts';
+import { decodeBody } from '../sniff/index.ts';
+import type { ChildMessage, DiffJob, DiffOutcome, JobSide, ParentMessage } from './job.ts';
+
+const OUT_OF_MEMORY_MESSAGE = /allocation failed|Invalid string length|Invalid array length|Invalid typed array length/i;
+
+function send(message: ChildMessage): void {
+  process.send?.(message);
+}
+
+function toDiffSide(side: JobSide, needsText: boolean, ignoreDecodingErrors: boolean) {
+  const text = needsText ? decodeBody(side.bytes, { contentType: side.contentType, ignoreDecodingErrors }) : '';
+  return { bytes: side.bytes, text, ...(side.url === undefined ? {} : { url: side.url }) };
+}
+
+export function runJob(diffTypes: ReadonlyMap<string, DiffDefinition<any>>, job: DiffJob): DiffOutcome {
+  try {
+    const definition = diffTypes.get(job.diffType);
+    if (definition === undefined) throw new UnknownDiffTypeError(`Unknown diff type ${job.diffType}`);
+    const a = toDiffSide(job.a, definition.needsText, job.ignoreDecodingErrors);
+    const b = toDiffSide(job.b, definition.needsText, job.ignoreDecodingErrors);
+    return { ok: true, result: definition.run(a, b, job.options) };
+  } catch (err) {
+    if (err instanceof RangeError && OUT_OF_MEMORY_MESSAGE.test(err.message)) {
+      // The OS data limit (or V8's size caps) refused an allocation: the job needed too much memory.
+      return { ok: false, error: { type: 'LIMIT_EXCEEDED', message: `The diff needed more memory than a worker may use (${err.message})`, details: { limit: 'memory' } } };
+    }
+    return { ok: false, error: serializeError(err) };
+  }
+}
+
+/** Entry point of a worker process: serve jobs for the given registry until the parent goes away. */
+export function startWorker(diffTypes: ReadonlyMap<string, DiffDefinition<any>>): void {
+  if (process.send === undefined) throw new Error('diff worker must be started by the pool (no IPC channel)');
+  process.on('message', (message: ParentMessage) => {
+    if (message.type !== 'job') return;
+    send({ type: 'done', id: message.id, outcome: runJob(diffTypes, message.job) });
+  });
+  // Without a parent the worker has no purpose: never linger as an orphan.
+  process.on('disconnect', () => process.exit(0));
+  send({ type: 'ready' });
+}
