@@ -18,6 +18,11 @@ export interface ParseHtmlOptions {
   maxNodes: number;
   /** Which side this is, for the error message (`a` or `b`). */
   side?: string;
+  /**
+   * Parse as a browser with scripting on (default: `<noscript>` content is one raw text node)
+   * or off (its markup becomes elements, as the anchor's parser does).
+   */
+  scriptingEnabled?: boolean;
 }
 
 /** Parses a whole HTML document. Throws TooLargeError when the tree would exceed `maxNodes`. */
@@ -55,7 +60,7 @@ export function parseHtmlDocument(html: string, options: ParseHtmlOptions): Docu
       defaultTreeAdapter.insertTextBefore(parentNode, text, referenceNode);
     },
   };
-  return parse(html, { treeAdapter });
+  return parse(html, { treeAdapter, scriptingEnabled: options.scriptingEnabled ?? true });
 }
 
 export function isElement(node: Node): node is Element {

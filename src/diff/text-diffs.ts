@@ -1,0 +1,137 @@
+// The text diff types: side_by_side_text (visible texts side by side), html_text_dmp (dmp diff
+// of the visible texts) and html_source_dmp (dmp diff of the decoded sources), as in
+// spec/diff-types.md §2.3–2.6.
+//
+// Beyond the anchor, the two dmp diffs take optional query parameters:
+//   timeout_ms=N        dmp time budget, 1..DiffSettings.dmpMaxTimeoutMs (default dmpTimeoutMs)
+//   granularity=G       char (default) | word | line; the output then says which granularity was
+//                       used as `"granularity"` (`char` if word/line had too many distinct tokens)
+//   context=N           keep only N units (chars, words or lines) of equal text around each
+//                       change; the output then has `"context": N`, and every cut equal run is
+//                       two adjacent equal segments `[0, head], [0, tail]` (dmp never emits two
+//                       in a row, so that pair marks the elision; at the very start the head is
+//                       "" and at the very end the tail is ""). change_count is unaffected.
+// Without these parameters the output is the anchor's, exactly.
+
+import { BadRequestError, TooLargeError } from '../errors.ts';
+import { countChanges } from './dmp.ts';
+import { diffTextUnits, GRANULARITIES, type Granularity } from './text-engine.ts';
+import type { DiffDefinition, DiffParams, DiffSettings } from './types.ts';
+import { extractVisibleText } from './visible-text.ts';
+
+export { extractVisibleText } from './visible-text.ts';
+export { diffTextUnits } from './text-engine.ts';
+
+export interface VisibleTextDiffOptions {
+  maxNodes: number;
+}
+
+export interface DmpDiffOptions {
+  timeoutMs: number;
+  granularity: Granularity;
+  /** Whether the request named a granularity (then the output reports the one used). */
+  granularityRequested: boolean;
+  /** Units of context around changes; null = the whole diff. */
+  context: number | null;
+  maxTextChars: number;
+  maxNodes: number;
+}
+
+/** Largest context a request may ask for (any larger value means "everything" anyway). */
+const MAX_CONTEXT = 1_000_000_000;
+
+/** Validates the dmp query parameters. Cheap: runs on the event loop. */
+export function parseDmpOptions(params: DiffParams, settings: DiffSettings): DmpDiffOptions {
+  const timeoutMs =
+    params.timeout_ms === undefined ? settings.dmpTimeoutMs : parseIntegerParam('timeout_ms', params.timeout_ms, 1, settings.dmpMaxTimeoutMs);
+  let granularity: Granularity = 'char';
+  if (params.granularity !== undefined) {
+    const requested = params.granularity.trim().toLowerCase();
+    if (!(GRANULARITIES as readonly string[]).includes(requested)) {
+      throw new BadRequestError(`granularity must be one of ${GRANULARITIES.join(', ')}`, {
+        parameter: 'granularity',
+        allowed: [...GRANULARITIES],
+      });
+    }
+    granularity = requested as Granularity;
+  }
+  const context = params.context === undefined ? null : parseIntegerParam('context', params.context, 0, MAX_CONTEXT);
+  return {
+    timeoutMs,
+    granularity,
+    granularityRequested: params.granularity !== undefined,
+    context,
+    maxTextChars: settings.maxTextChars,
+    maxNodes: settings.maxHtmlNodes,
+  };
+}
+
+function parseIntegerParam(name: string, raw: string, min: number, max: number): number {
+  const text = raw.trim();
+  // Length check first: the value is user input and this runs on the event loop.
+  const value = text.length <= 16 && /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new BadRequestError(`${name} must be a whole number from ${min} to ${max}`, { parameter: name, min, max });
+  }
+  return value;
+}
+
+/** Refuses a text longer than the per-side character cap (MAX_TEXT_CHARS). */
+export function checkTextLength(text: string, maxChars: number, side: string): void {
+  if (text.length > maxChars) {
+    throw new TooLargeError(`\`${side}\` has more than ${maxChars} characters to diff (MAX_TEXT_CHARS)`, {
+      limit: 'text_chars',
+      max_chars: maxChars,
+      side,
+    });
+  }
+}
+
+/** The dmp diff of two texts as the dmp diff types return it (`type`/`version` are added by the HTTP layer). */
+export function dmpDiffResult(a: string, b: string, options: DmpDiffOptions): Record<string, unknown> {
+  checkTextLength(a, options.maxTextChars, 'a');
+  checkTextLength(b, options.maxTextChars, 'b');
+  const { segments, granularity } = diffTextUnits(a, b, options);
+  // Without context the segments are the diff; with it, count on the same segments (cutting
+  // equal runs never adds or removes a change).
+  return {
+    change_count: countChanges(segments),
+    diff: segments,
+    ...(options.granularityRequested ? { granularity } : {}),
+    ...(options.context === null ? {} : { context: options.context }),
+  };
+}
+
+export const sideBySideTextDiff: DiffDefinition<VisibleTextDiffOptions> = {
+  name: 'side_by_side_text',
+  accepts: 'html',
+  needsText: true,
+  parseOptions: (_params, settings) => ({ maxNodes: settings.maxHtmlNodes }),
+  run: (a, b, options) => ({
+    diff: {
+      a_text: extractVisibleText(a.text, { maxNodes: options.maxNodes, side: 'a' }),
+      b_text: extractVisibleText(b.text, { maxNodes: options.maxNodes, side: 'b' }),
+    },
+  }),
+};
+
+export const htmlTextDmpDiff: DiffDefinition<DmpDiffOptions> = {
+  name: 'html_text_dmp',
+  accepts: 'html',
+  needsText: true,
+  parseOptions: parseDmpOptions,
+  run: (a, b, options) =>
+    dmpDiffResult(
+      extractVisibleText(a.text, { maxNodes: options.maxNodes, side: 'a' }),
+      extractVisibleText(b.text, { maxNodes: options.maxNodes, side: 'b' }),
+      options,
+    ),
+};
+
+export const htmlSourceDmpDiff: DiffDefinition<DmpDiffOptions> = {
+  name: 'html_source_dmp',
+  accepts: 'text',
+  needsText: true,
+  parseOptions: parseDmpOptions,
+  run: (a, b, options) => dmpDiffResult(a.text, b.text, options),
+};

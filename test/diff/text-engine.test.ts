@@ -1,0 +1,310 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { diffTexts } from '../../src/diff/dmp.ts';
+import {
+  applyContext,
+  commonPrefixLength,
+  commonSuffixLength,
+  diffTextUnits,
+  diffWithTrimmedEnds,
+  encodeTokens,
+  keepSurrogatePairsWhole,
+  MAX_DISTINCT_TOKENS,
+  tokenize,
+  type Granularity,
+} from '../../src/diff/text-engine.ts';
+import type { DiffSegment } from '../../src/diff/types.ts';
+
+/** Small deterministic PRNG (mulberry32), so failures reproduce. */
+function randomGenerator(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const PIECES = ['a', 'b', 'c', 'the', ' ', ' ', '\n', '\n\n', '.', '👈', '👌', '😀', 'é'];
+
+function randomText(random: () => number, pieces: number): string {
+  let text = '';
+  for (let i = 0; i < pieces; i += 1) text += PIECES[Math.floor(random() * PIECES.length)];
+  return text;
+}
+
+/** Mutates a text: replaces, inserts or deletes a few pieces. */
+function mutate(random: () => number, text: string): string {
+  const points = Array.from(text);
+  for (let edits = 1 + Math.floor(random() * 4); edits > 0; edits -= 1) {
+    const at = Math.floor(random() * (points.length + 1));
+    const kind = random();
+    if (kind < 0.33) points.splice(at, 1);
+    else if (kind < 0.66) points.splice(at, 0, PIECES[Math.floor(random() * PIECES.length)]!);
+    else points.splice(at, 1, PIECES[Math.floor(random() * PIECES.length)]!);
+  }
+  return points.join('');
+}
+
+function rebuild(segments: readonly DiffSegment[]): { a: string; b: string } {
+  return {
+    a: segments.filter(([op]) => op !== 1).map(([, text]) => text).join(''),
+    b: segments.filter(([op]) => op !== -1).map(([, text]) => text).join(''),
+  };
+}
+
+function hasSplitSurrogate(segments: readonly DiffSegment[]): boolean {
+  return segments.some(([, text]) => /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(text));
+}
+
+describe('diffWithTrimmedEnds', () => {
+  it('gives exactly the segments of one whole-text dmp call (the anchor\'s), pairs kept whole', () => {
+    const random = randomGenerator(42);
+    for (let round = 0; round < 400; round += 1) {
+      const a = randomText(random, 5 + Math.floor(random() * 60));
+      const b = random() < 0.8 ? mutate(random, a) : randomText(random, 5 + Math.floor(random() * 60));
+      const whole = keepSurrogatePairsWhole(diffTexts(a, b, { timeoutMs: 2000 }));
+      assert.deepEqual(diffWithTrimmedEnds(a, b, 2000), whole, JSON.stringify([a, b]));
+    }
+  });
+
+  it('rebuilds both texts and never splits a surrogate pair', () => {
+    const random = randomGenerator(7);
+    for (let round = 0; round < 300; round += 1) {
+      const a = randomText(random, 1 + Math.floor(random() * 40));
+      const b = mutate(random, a);
+      const segments = diffWithTrimmedEnds(a, b, 2000);
+      assert.deepEqual(rebuild(segments), { a, b });
+      assert.ok(!hasSplitSurrogate(segments), JSON.stringify([a, b, segments]));
+    }
+  });
+
+  it('keeps an emoji whole when only its low surrogate differs', () => {
+    assert.deepEqual(diffWithTrimmedEnds('I 👈 it', 'I 👌 it', 2000), [
+      [0, 'I '],
+      [-1, '👈'],
+      [1, '👌'],
+      [0, ' it'],
+    ]);
+  });
+
+  it('diffs multi-megabyte near-identical texts down to the one change', () => {
+    const shared = 'lorem ipsum dolor '.repeat(200_000);
+    const a = `${shared}cat${shared}`;
+    const b = `${shared}hat${shared}`;
+    assert.deepEqual(diffWithTrimmedEnds(a, b, 2000), [
+      [0, `${shared}`],
+      [-1, 'c'],
+      [1, 'h'],
+      [0, `at${shared}`],
+    ]);
+  });
+
+  it('handles identical and empty inputs', () => {
+    assert.deepEqual(diffWithTrimmedEnds('', '', 2000), []);
+    assert.deepEqual(diffWithTrimmedEnds('same', 'same', 2000), [[0, 'same']]);
+    assert.deepEqual(diffWithTrimmedEnds('', 'new', 2000), [[1, 'new']]);
+    assert.deepEqual(diffWithTrimmedEnds('old', '', 2000), [[-1, 'old']]);
+  });
+});
+
+describe('keepSurrogatePairsWhole', () => {
+  it('moves a high surrogate that semantic cleanup left at the end of an equal segment', () => {
+    // What cleanupSemantic gives for "the👌👈a" → "the👈a": the shared high half factored out.
+    const split: DiffSegment[] = [
+      [0, 'the\ud83d'],
+      [-1, '\udc4c\ud83d'],
+      [0, '\udc48a'],
+    ];
+    assert.deepEqual(keepSurrogatePairsWhole(split), [
+      [0, 'the'],
+      [-1, '👌'],
+      [0, '👈a'],
+    ]);
+  });
+
+  it('moves a low surrogate at the start of an equal segment back into the changes before it', () => {
+    assert.deepEqual(keepSurrogatePairsWhole([[0, 'x\ud83d'], [-1, '\udc48'], [1, '\udc4c'], [0, 'y']]), [
+      [0, 'x'],
+      [-1, '👈'],
+      [1, '👌'],
+      [0, 'y'],
+    ]);
+    assert.deepEqual(keepSurrogatePairsWhole([[1, 'a\ud83d'], [0, '\udc48b']]), [
+      [-1, '\udc48'],
+      [1, 'a👈'],
+      [0, 'b'],
+    ]);
+  });
+
+  it('returns segments without a split pair unchanged', () => {
+    const segments: DiffSegment[] = [[0, 'a👈'], [-1, '😀'], [0, '👌b']];
+    assert.equal(keepSurrogatePairsWhole(segments), segments);
+  });
+});
+
+describe('common prefix and suffix', () => {
+  it('never end or start inside a surrogate pair', () => {
+    assert.equal(commonPrefixLength('ab👈', 'ab👌'), 2);
+    assert.equal(commonSuffixLength('👈ab', '👌ab'), 2);
+    // Same high surrogate, different low one, at the end of the suffix scan: the low half is shared here.
+    assert.equal(commonSuffixLength('x😀', 'y😀'), 2);
+  });
+
+  it('does not let prefix and suffix overlap', () => {
+    const prefix = commonPrefixLength('aaa', 'aaaa');
+    assert.equal(prefix, 3);
+    assert.equal(commonSuffixLength('aaa', 'aaaa', prefix), 0);
+  });
+});
+
+describe('word and line granularity', () => {
+  it('tokenizes words, whitespace runs and single other code points', () => {
+    assert.deepEqual(tokenize('Hello,  wörld_2 👋!\n', 'word'), ['Hello', ',', '  ', 'wörld_2', ' ', '👋', '!', '\n']);
+    assert.deepEqual(tokenize('one\ntwo\n\nthree', 'line'), ['one\n', 'two\n', '\n', 'three']);
+  });
+
+  it('diffs whole words', () => {
+    const { segments, granularity } = diffTextUnits('The quick brown fox jumps', 'The quick red fox jumped', {
+      timeoutMs: 2000,
+      granularity: 'word',
+      context: null,
+    });
+    assert.equal(granularity, 'word');
+    assert.deepEqual(segments, [
+      [0, 'The quick '],
+      [-1, 'brown'],
+      [1, 'red'],
+      [0, ' fox '],
+      [-1, 'jumps'],
+      [1, 'jumped'],
+    ]);
+  });
+
+  it('diffs whole lines and keeps an unchanged line between two changed ones', () => {
+    const { segments } = diffTextUnits('one\ntwo\nthree', 'ONE\ntwo\nTHREE', { timeoutMs: 2000, granularity: 'line', context: null });
+    assert.deepEqual(segments, [
+      [-1, 'one\n'],
+      [1, 'ONE\n'],
+      [0, 'two\n'],
+      [-1, 'three'],
+      [1, 'THREE'],
+    ]);
+  });
+
+  it('rebuilds both texts at every granularity', () => {
+    const random = randomGenerator(99);
+    for (const granularity of ['char', 'word', 'line'] as Granularity[]) {
+      for (let round = 0; round < 100; round += 1) {
+        const a = randomText(random, 5 + Math.floor(random() * 80));
+        const b = mutate(random, a);
+        const { segments } = diffTextUnits(a, b, { timeoutMs: 2000, granularity, context: null });
+        assert.deepEqual(rebuild(segments), { a, b }, `${granularity} ${JSON.stringify([a, b])}`);
+      }
+    }
+  });
+
+  it('gives ids outside the surrogate range, shared by both texts', () => {
+    const encoding = encodeTokens('a b', 'b c', 'word');
+    assert.ok(encoding !== null);
+    assert.equal(encoding.a.length, 3);
+    assert.equal(encoding.a.charCodeAt(2), encoding.b.charCodeAt(0)); // "b" has one id
+  });
+
+  it('falls back to char granularity past the number of usable code units', () => {
+    const words = (from: number, count: number): string => Array.from({ length: count }, (_, i) => `w${from + i}`).join('\n');
+    // Each word and the one "\n" token are distinct: just fits, then one more does not.
+    const fitting = words(0, MAX_DISTINCT_TOKENS - 1);
+    assert.notEqual(encodeTokens(fitting, '', 'word'), null);
+    assert.equal(encodeTokens(fitting, 'extra', 'word'), null);
+    const a = words(0, 40_000);
+    const b = words(40_000, 40_000);
+    const result = diffTextUnits(a, b, { timeoutMs: 500, granularity: 'line', context: null });
+    assert.equal(result.granularity, 'char');
+    assert.deepEqual(rebuild(result.segments), { a, b });
+  });
+});
+
+describe('applyContext', () => {
+  const segments: DiffSegment[] = [
+    [0, 'abcdefghij'],
+    [-1, 'X'],
+    [1, 'Y'],
+    [0, '0123456789'],
+    [1, 'Z'],
+    [0, 'klmnopqrst'],
+  ];
+
+  it('cuts long equal runs to N units around each change, as an adjacent equal pair', () => {
+    assert.deepEqual(applyContext(segments, 2), [
+      [0, ''],
+      [0, 'ij'],
+      [-1, 'X'],
+      [1, 'Y'],
+      [0, '01'],
+      [0, '89'],
+      [1, 'Z'],
+      [0, 'kl'],
+      [0, ''],
+    ]);
+  });
+
+  it('keeps an equal run that is not longer than the context it needs', () => {
+    assert.deepEqual(applyContext(segments, 5), [
+      [0, ''],
+      [0, 'fghij'],
+      [-1, 'X'],
+      [1, 'Y'],
+      [0, '0123456789'],
+      [1, 'Z'],
+      [0, 'klmno'],
+      [0, ''],
+    ]);
+    assert.deepEqual(applyContext(segments, 10), segments);
+  });
+
+  it('with 0 keeps only the changes, and cuts an unchanged text entirely', () => {
+    assert.deepEqual(
+      applyContext(segments, 0).filter(([op]) => op !== 0),
+      segments.filter(([op]) => op !== 0),
+    );
+    assert.deepEqual(applyContext([[0, 'same']], 3), [
+      [0, ''],
+      [0, ''],
+    ]);
+  });
+
+  it('counts code points, never splitting an emoji', () => {
+    assert.deepEqual(applyContext([[0, '😀😀😀😀'], [1, '!'], [0, '👈👈👈']], 1), [
+      [0, ''],
+      [0, '😀'],
+      [1, '!'],
+      [0, '👈'],
+      [0, ''],
+    ]);
+  });
+
+  it('counts words and lines at those granularities', () => {
+    const options = { timeoutMs: 2000, context: 1 };
+    const a = 'one two three four five six';
+    const b = 'one two three FOUR five six';
+    assert.deepEqual(diffTextUnits(a, b, { ...options, granularity: 'word' }).segments, [
+      [0, ''],
+      [0, ' '],
+      [-1, 'four'],
+      [1, 'FOUR'],
+      [0, ' '],
+      [0, ''],
+    ]);
+    const lines = (changed: string): string => ['1', '2', '3', changed, '5', '6'].join('\n');
+    assert.deepEqual(diffTextUnits(lines('4'), lines('four'), { ...options, granularity: 'line' }).segments, [
+      [0, ''],
+      [0, '3\n'],
+      [-1, '4\n'],
+      [1, 'four\n'],
+      [0, '5\n'],
+      [0, ''],
+    ]);
+  });
+});
