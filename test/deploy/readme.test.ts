@@ -1,4 +1,4 @@
-// The deployment guide (deploy/README-deployment.md, merged into README.md by hand) must not drift
+// The deployment guide in README.md must not drift
 // from the configuration, the manifests or the sizing rules it explains.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { memoryFitProblems, parseQuantity } from './invariants.ts';
 import { renderKustomization } from './kustomize-lite.ts';
 
 const root = resolve(import.meta.dirname, '../..');
-const guide = readFileSync(join(root, 'deploy/README-deployment.md'), 'utf8');
+const guide = readFileSync(join(root, 'README.md'), 'utf8');
 const settingNames = new Set(Object.values(settings).map((s) => s.env));
 /** Upper-case names the guide may use that are not diffguard settings. */
 const otherNames = new Set<string>([...ERROR_TYPES, 'NODE_ENV', 'NODE_OPTIONS', 'RLIMIT_DATA']);
