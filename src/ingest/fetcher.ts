@@ -1,0 +1,393 @@
+// Fetches one version of a page: redirects followed by hand (each hop re-checked by the SSRF
+// guard and counted), every limit enforced, and undici/system errors mapped to typed errors.
+
+import type { LookupFunction } from 'node:net';
+import type { Readable } from 'node:stream';
+import { Agent } from 'undici';
+import type { IncomingHttpHeaders } from 'undici/types/header.js';
+import {
+  BadRequestError,
+  ForbiddenSourceError,
+  HashMismatchError,
+  isDiffguardError,
+  UpstreamError,
+  UpstreamTimeoutError,
+  UpstreamTooLargeError,
+  UpstreamUnreachableError,
+  type DiffguardError,
+} from '../errors.ts';
+import { createAddressGuard, type AddressGuard } from './address-guard.ts';
+import { createGuardedConnector } from './connector.ts';
+import { readFileSource } from './file-source.ts';
+import { isDecodeFailure, parseContentEncoding, readBody, type PrefixInfo, type ReadBodyResult } from './read-body.ts';
+import { buildUpstreamHeaders } from './request-headers.ts';
+import { assertHostAllowed, validateSourceUrl } from './validate-url.ts';
+
+export interface IngestLimits {
+  connectTimeoutMs: number;
+  headersTimeoutMs: number;
+  /** Deadline of the whole fetch: connect, headers, body, all redirects. */
+  bodyTimeoutMs: number;
+  maxRedirects: number;
+  maxBodyBytes: number;
+  maxDecompressionRatio: number;
+  allowPrivateUpstreams: boolean;
+  allowFileUrls: boolean;
+  verifyTls: boolean;
+  userAgent: string;
+  /** Test-only: dns.lookup-compatible resolver used instead of the system one. */
+  lookup?: LookupFunction | undefined;
+  /** Test-only: addresses the SSRF guard lets through although they are internal. */
+  guardExemptAddresses?: readonly string[] | undefined;
+}
+
+export interface FetchOptions {
+  passHeaders?: Record<string, string>;
+  expectedSha256?: string;
+  signal?: AbortSignal;
+  prefixBytes?: number;
+  inspectPrefix?: (prefix: Uint8Array, info: PrefixInfo) => void | Promise<void>;
+}
+
+export interface FetchedVersion {
+  url: string;
+  finalUrl: string;
+  status: number;
+  contentType: string | undefined;
+  headers: Record<string, string>;
+  bytes: Uint8Array;
+  /** Bytes received for the final response body, before content decoding. */
+  wireBytes: number;
+}
+
+export interface Fetcher {
+  fetchVersion(url: string, options?: FetchOptions): Promise<FetchedVersion>;
+  close(): Promise<void>;
+}
+
+const DEFAULT_PREFIX_BYTES = 4096;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+const TLS_ERROR_CODES = new Set([
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'HOSTNAME_MISMATCH',
+]);
+
+function flattenHeaders(raw: IncomingHttpHeaders): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return headers;
+}
+
+/** Drops a response body we will not read; destroying closes the socket instead of draining it. */
+function discard(body: Readable): void {
+  body.on('error', () => {});
+  body.destroy();
+}
+
+function normalizeExpectedHash(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const hash = value.trim().toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(hash)) {
+    throw new BadRequestError('A hash must be 64 hexadecimal characters (SHA-256)', { param: 'hash', value });
+  }
+  return hash;
+}
+
+function errorCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') return code;
+  // net.connect with autoSelectFamily reports every failed address in an AggregateError.
+  const inner = (err as { errors?: unknown }).errors;
+  return Array.isArray(inner) ? errorCode(inner[0]) : undefined;
+}
+
+/** Maps an undici/system/zlib error to the service's typed errors (by `code`, never instanceof). */
+export function mapFetchError(err: unknown, url: string, limits: IngestLimits): unknown {
+  if (isDiffguardError(err)) {
+    // Raised by the connector, which does not know the requested URL.
+    if (err instanceof ForbiddenSourceError && err.details['url'] === undefined) {
+      return new ForbiddenSourceError(err.message, { ...err.details, url }, { cause: err });
+    }
+    return err;
+  }
+  if (isDecodeFailure(err)) {
+    return new UpstreamError(`Upstream ${url} sent a body that does not match its Content-Encoding`, {
+      url,
+      reason: 'invalid_content_encoding',
+    }, { cause: err });
+  }
+  const code = errorCode(err);
+  if (code === undefined) return err; // not a network failure: a bug, let it surface as 500
+  const timeout = (timeoutMs: number, phase: string): DiffguardError =>
+    new UpstreamTimeoutError(`Upstream ${url} timed out (${phase}, ${timeoutMs} ms)`, { url, timeout_ms: timeoutMs, phase }, { cause: err });
+  switch (code) {
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'ETIMEDOUT':
+      return timeout(limits.connectTimeoutMs, 'connect');
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return timeout(limits.headersTimeoutMs, 'headers');
+    case 'UND_ERR_BODY_TIMEOUT':
+      return timeout(limits.bodyTimeoutMs, 'body');
+    case 'UND_ERR_RES_EXCEEDED_MAX_SIZE':
+      return new UpstreamTooLargeError(`Upstream ${url} is larger than the limit of ${limits.maxBodyBytes} bytes`, {
+        url,
+        max_size: limits.maxBodyBytes,
+        reason: 'body_size',
+      }, { cause: err });
+    case 'UND_ERR_HEADERS_OVERFLOW':
+    case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
+    case 'UND_ERR_INFO':
+      return new UpstreamError(`Upstream ${url} sent an invalid HTTP response`, { url, reason: 'invalid_response' }, { cause: err });
+  }
+  if (code.startsWith('HPE_')) {
+    return new UpstreamError(`Upstream ${url} sent an invalid HTTP response`, { url, reason: 'invalid_response' }, { cause: err });
+  }
+  if (TLS_ERROR_CODES.has(code) || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_')) {
+    return new UpstreamUnreachableError(`Upstream ${url}: TLS connection failed (${code})`, { url, reason: 'tls', tls_error: code }, { cause: err });
+  }
+  if (code.startsWith('UND_ERR_INVALID') || code.startsWith('ERR_INVALID')) return err; // our bug, not the upstream's
+  return new UpstreamUnreachableError(`Upstream ${url} could not be reached (${code})`, { url, reason: code }, { cause: err });
+}
+
+export function createFetcher(limits: IngestLimits): Fetcher {
+  const guard = createAddressGuard(limits);
+  const agent = new Agent({
+    connect: createGuardedConnector({
+      connectTimeoutMs: limits.connectTimeoutMs,
+      verifyTls: limits.verifyTls,
+      guard,
+      lookup: limits.lookup,
+    }),
+    headersTimeout: limits.headersTimeoutMs,
+    // undici's bodyTimeout is an idle timer between chunks; our deadline below bounds the total.
+    bodyTimeout: limits.bodyTimeoutMs,
+    // Backstop for the streaming wire cap in readBody.
+    maxResponseSize: limits.maxBodyBytes,
+    allowH2: false,
+  });
+
+  async function fetchHttp(
+    url: URL,
+    rawUrl: string,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+    abort: (reason: unknown) => void,
+    bodyParams: { prefixBytes: number; inspectPrefix: FetchOptions['inspectPrefix'] },
+  ): Promise<{ version: FetchedVersion; sha256: string }> {
+    let current = url;
+    const visited = new Set([withoutFragment(url)]);
+    let redirects = 0;
+    for (;;) {
+      // undici's headersTimeout has ~1 s granularity ("fast timers"); this per-hop timer is exact.
+      // It runs from sending the request, so it includes connecting on a new connection.
+      const headersTimer = setTimeout(() => {
+        abort(
+          new UpstreamTimeoutError(`Upstream ${rawUrl} did not send response headers within ${limits.headersTimeoutMs} ms`, {
+            url: rawUrl,
+            timeout_ms: limits.headersTimeoutMs,
+            phase: 'headers',
+          }),
+        );
+      }, limits.headersTimeoutMs);
+      let response;
+      try {
+        response = await agent.request({
+          origin: current.origin,
+          path: current.pathname + current.search,
+          method: 'GET',
+          headers,
+          signal,
+          headersTimeout: limits.headersTimeoutMs,
+          bodyTimeout: limits.bodyTimeoutMs,
+        });
+      } finally {
+        clearTimeout(headersTimer);
+      }
+      const status = response.statusCode;
+      const responseHeaders = flattenHeaders(response.headers);
+      const location = responseHeaders['location'];
+      // An archive (Memento) serves its copy of an error page with the error status: that is content.
+      const isMemento = responseHeaders['memento-datetime'] !== undefined;
+
+      if (REDIRECT_STATUSES.has(status) && location !== undefined) {
+        discard(response.body);
+        if (redirects >= limits.maxRedirects) {
+          throw new UpstreamError(`Upstream ${rawUrl} redirected more than ${limits.maxRedirects} times`, {
+            url: rawUrl,
+            reason: 'too_many_redirects',
+            max_redirects: limits.maxRedirects,
+          });
+        }
+        const next = resolveRedirect(location, current, rawUrl, guard);
+        const key = withoutFragment(next);
+        if (visited.has(key)) {
+          throw new UpstreamError(`Upstream ${rawUrl} redirects in a loop`, { url: rawUrl, reason: 'redirect_loop' });
+        }
+        visited.add(key);
+        current = next;
+        redirects += 1;
+        continue;
+      }
+
+      if ((status < 200 || status >= 300) && !isMemento) {
+        discard(response.body);
+        throw new UpstreamError(`Upstream ${rawUrl} answered ${status}`, {
+          url: rawUrl,
+          upstream_code: status,
+          ...(status >= 300 && status < 400 ? { reason: 'redirect_without_location' } : {}),
+        });
+      }
+
+      const declaredLength = Number(responseHeaders['content-length']);
+      if (Number.isFinite(declaredLength) && declaredLength > limits.maxBodyBytes) {
+        discard(response.body);
+        throw new UpstreamTooLargeError(`Upstream ${rawUrl} is larger than the limit of ${limits.maxBodyBytes} bytes`, {
+          url: rawUrl,
+          max_size: limits.maxBodyBytes,
+          reason: 'content_length',
+        });
+      }
+
+      let codings;
+      try {
+        codings = parseContentEncoding(responseHeaders['content-encoding'], rawUrl);
+      } catch (err) {
+        discard(response.body);
+        throw err;
+      }
+      const contentType = responseHeaders['content-type'];
+      const body = await readBody(response.body, {
+        url: rawUrl,
+        maxBodyBytes: limits.maxBodyBytes,
+        maxDecompressionRatio: limits.maxDecompressionRatio,
+        contentCodings: codings,
+        prefixBytes: bodyParams.prefixBytes,
+        inspectPrefix: bodyParams.inspectPrefix,
+        prefixInfo: { contentType, finalUrl: current.href, status },
+        signal,
+      });
+      return { version: toFetchedVersion(rawUrl, current.href, status, contentType, responseHeaders, body), sha256: body.sha256 };
+    }
+  }
+
+  async function fetchVersion(rawUrl: string, options: FetchOptions = {}): Promise<FetchedVersion> {
+    const url = validateSourceUrl(rawUrl, limits, 'url');
+    const expectedHash = normalizeExpectedHash(options.expectedSha256);
+    const headers = buildUpstreamHeaders(limits.userAgent, options.passHeaders);
+    const callerSignal = options.signal;
+    callerSignal?.throwIfAborted();
+
+    // One controller for everything that ends the fetch early: the deadline and the caller.
+    const controller = new AbortController();
+    const deadline = setTimeout(() => {
+      controller.abort(
+        new UpstreamTimeoutError(`Upstream ${rawUrl} did not finish within ${limits.bodyTimeoutMs} ms`, {
+          url: rawUrl,
+          timeout_ms: limits.bodyTimeoutMs,
+          phase: 'total',
+        }),
+      );
+    }, limits.bodyTimeoutMs);
+    const onCallerAbort = (): void => controller.abort(callerSignal?.reason);
+    callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+
+    // The caller's refusal is rethrown as is, whatever else happened after it.
+    let inspectionFailure: { error: unknown } | undefined;
+    const userInspect = options.inspectPrefix;
+    const inspectPrefix =
+      userInspect === undefined
+        ? undefined
+        : async (prefix: Uint8Array, info: PrefixInfo): Promise<void> => {
+            try {
+              await userInspect(prefix, info);
+            } catch (error) {
+              inspectionFailure = { error };
+              throw error;
+            }
+          };
+    const bodyParams = { prefixBytes: options.prefixBytes ?? DEFAULT_PREFIX_BYTES, inspectPrefix };
+
+    try {
+      let fetched: { version: FetchedVersion; sha256: string };
+      if (url.protocol === 'file:') {
+        const body = await readFileSource(url, rawUrl, {
+          maxBodyBytes: limits.maxBodyBytes,
+          maxDecompressionRatio: limits.maxDecompressionRatio,
+          ...bodyParams,
+          prefixInfo: { contentType: undefined, finalUrl: url.href, status: 200 },
+          signal: controller.signal,
+        });
+        fetched = { version: toFetchedVersion(rawUrl, url.href, 200, undefined, {}, body), sha256: body.sha256 };
+      } else {
+        fetched = await fetchHttp(url, rawUrl, headers, controller.signal, (reason) => controller.abort(reason), bodyParams);
+      }
+      if (expectedHash !== undefined) {
+        const actualHash = fetched.sha256;
+        if (actualHash !== expectedHash) {
+          throw new HashMismatchError(`The body of ${rawUrl} does not have the expected SHA-256`, {
+            url: rawUrl,
+            expected_hash: expectedHash,
+            actual_hash: actualHash,
+          });
+        }
+      }
+      return fetched.version;
+    } catch (err) {
+      if (inspectionFailure !== undefined) throw inspectionFailure.error;
+      if (controller.signal.aborted) throw controller.signal.reason;
+      throw mapFetchError(err, rawUrl, limits);
+    } finally {
+      clearTimeout(deadline);
+      callerSignal?.removeEventListener('abort', onCallerAbort);
+    }
+  }
+
+  return {
+    fetchVersion,
+    close: () => agent.close(),
+  };
+}
+
+function toFetchedVersion(
+  url: string,
+  finalUrl: string,
+  status: number,
+  contentType: string | undefined,
+  headers: Record<string, string>,
+  body: ReadBodyResult,
+): FetchedVersion {
+  return { url, finalUrl, status, contentType, headers, bytes: body.bytes, wireBytes: body.wireBytes };
+}
+
+function withoutFragment(url: URL): string {
+  return url.href.replace(/#.*$/, '');
+}
+
+function resolveRedirect(location: string, current: URL, rawUrl: string, guard: AddressGuard | null): URL {
+  let next: URL;
+  try {
+    next = new URL(location, current);
+  } catch {
+    throw new UpstreamError(`Upstream ${rawUrl} redirected to an invalid URL`, { url: rawUrl, reason: 'invalid_redirect' });
+  }
+  if (next.protocol === 'file:') {
+    throw new ForbiddenSourceError(`Upstream ${rawUrl} redirected to a file:// URL`, { url: rawUrl, reason: 'redirect_to_file' });
+  }
+  if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+    throw new UpstreamError(`Upstream ${rawUrl} redirected to a ${next.protocol} URL`, { url: rawUrl, reason: 'invalid_redirect' });
+  }
+  assertHostAllowed(next, guard, rawUrl);
+  return next;
+}

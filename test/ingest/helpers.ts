@@ -1,0 +1,81 @@
+// Shared fixtures of the ingest tests: local upstream servers on port 0 and test limits.
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createFetcher, type Fetcher, type IngestLimits } from '../../src/ingest/index.ts';
+
+export interface TestServer {
+  server: Server;
+  port: number;
+  /** http://127.0.0.1:<port> */
+  origin: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(
+  handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>,
+  host = '127.0.0.1',
+): Promise<TestServer> {
+  const server = createServer((req, res) => {
+    Promise.resolve(handler(req, res)).catch(() => res.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    server,
+    port,
+    origin: `http://${host}:${port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export function testLimits(overrides: Partial<IngestLimits> = {}): IngestLimits {
+  return {
+    connectTimeoutMs: 2_000,
+    headersTimeoutMs: 2_000,
+    bodyTimeoutMs: 5_000,
+    maxRedirects: 5,
+    maxBodyBytes: 1024 * 1024,
+    maxDecompressionRatio: 100,
+    allowPrivateUpstreams: true,
+    allowFileUrls: false,
+    verifyTls: true,
+    userAgent: 'diffguard/0.0.0-test',
+    ...overrides,
+  };
+}
+
+export async function withFetcher<T>(limits: IngestLimits, run: (fetcher: Fetcher) => Promise<T>): Promise<T> {
+  const fetcher = createFetcher(limits);
+  try {
+    return await run(fetcher);
+  } finally {
+    await fetcher.close();
+  }
+}
+
+/**
+ * Writes `total` bytes in `chunkSize` pieces, respecting backpressure, yielding to the event loop
+ * between pieces so the client's reaction is visible; returns how many bytes were handed to the socket.
+ */
+export async function writePaced(res: ServerResponse, total: number, chunkSize = 16 * 1024, fill = 0x61): Promise<number> {
+  const chunk = Buffer.alloc(chunkSize, fill);
+  let written = 0;
+  while (written < total && !res.destroyed && !res.writableEnded) {
+    const piece = total - written >= chunkSize ? chunk : chunk.subarray(0, total - written);
+    const ok = res.write(piece);
+    written += piece.length;
+    if (!ok) {
+      await new Promise<void>((resolve) => {
+        res.once('drain', resolve);
+        res.once('close', resolve);
+      });
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  if (!res.destroyed) res.end();
+  return written;
+}
