@@ -1,0 +1,239 @@
+// The express app: routes, CORS, ETag, per-request log line, and the one error handler.
+// createApp does not listen; main.ts and the tests do.
+import { createHash } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import { effectiveMaxPostBodyBytes, type Config } from '../config.ts';
+import type { DiffDefinition, DiffSettings } from '../diff/types.ts';
+import { BadRequestError, DiffguardError, OverloadedError, UnknownDiffTypeError } from '../errors.ts';
+import type { Fetcher } from '../ingest/index.ts';
+import type { DiffPool } from '../pool/index.ts';
+import { VERSION } from '../version.ts';
+import { toErrorResponse } from './error-map.ts';
+import { fetchVersions, readInlineVersions, validateSources, type LoadedVersion, type Side, type VersionCheck } from './load-versions.ts';
+import type { Metrics } from './metrics.ts';
+import { lastValueWins, parseBooleanParam, parseContentTypeOption, parseHashParam, pickPassHeaders, refuseReservedParams } from './params.ts';
+
+export interface AppState {
+  /** Set on SIGTERM: readiness fails, new diffs get 503. */
+  shuttingDown: boolean;
+}
+
+export interface AppDependencies {
+  config: Config;
+  pool: DiffPool;
+  fetcher: Fetcher;
+  logger: Logger;
+  metrics: Metrics;
+  diffTypes: ReadonlyMap<string, DiffDefinition<any>>;
+  state?: AppState;
+}
+
+export function diffSettingsFrom(config: Config): DiffSettings {
+  return {
+    insertionColor: config.insertionColor,
+    deletionColor: config.deletionColor,
+    dmpTimeoutMs: config.dmpTimeoutMs,
+    dmpMaxTimeoutMs: config.jobCpuLimitMs,
+    htmlTokenMaxTokens: config.htmlTokenMaxTokens,
+    maxTextChars: config.maxTextChars,
+    maxHtmlNodes: config.maxHtmlNodes,
+  };
+}
+
+const DIFF_TYPE_PATH = /^\/([A-Za-z0-9_]+)\/?$/;
+
+export function createApp(deps: AppDependencies): express.Express {
+  const { config, pool, fetcher, logger, metrics, diffTypes } = deps;
+  const state = deps.state ?? { shuttingDown: false };
+  const settings = diffSettingsFrom(config);
+  const ingestLimits = { allowFileUrls: config.allowFileUrls, allowPrivateUpstreams: config.allowPrivateUpstreams };
+  const maxPostBytes = effectiveMaxPostBodyBytes(config);
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  // One structured log line per request; no bodies, no header values (Cookie/Authorization never logged).
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.locals.log = {};
+    res.on('close', () => {
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      const diffType = res.locals.diffType as string | undefined;
+      metrics.requests.inc({ diff_type: diffType ?? routeLabel(req.path), status: String(res.statusCode) });
+      const aborted = !res.writableFinished;
+      logger.info({ method: req.method, path: req.path, diff_type: diffType, status: aborted ? 499 : res.statusCode, duration_ms: Math.round(durationMs * 10) / 10, ...res.locals.log }, aborted ? 'request aborted by client' : 'request');
+    });
+    next();
+  });
+
+  app.use((req, res, next) => {
+    const origin = req.headers.origin;
+    const allowed = config.corsAllowedOrigins;
+    if (origin !== undefined && (allowed.includes('*') || allowed.includes(origin))) {
+      res.setHeader('Access-Control-Allow-Origin', allowed.includes('*') ? '*' : origin);
+      if (!allowed.includes('*')) res.setHeader('Vary', 'Origin');
+      res.setHeader('Access-Control-Expose-Headers', 'ETag, Retry-After');
+    }
+    if (req.method === 'OPTIONS') {
+      if (res.hasHeader('Access-Control-Allow-Origin')) {
+        res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
+        const requested = req.headers['access-control-request-headers'];
+        res.setHeader('Access-Control-Allow-Headers', typeof requested === 'string' ? requested : 'Content-Type, If-None-Match');
+        res.setHeader('Access-Control-Max-Age', '600');
+      }
+      res.setHeader('Allow', 'GET, POST, OPTIONS');
+      res.status(204).end();
+      return;
+    }
+    next();
+  });
+
+  app.get('/', (_req, res) => {
+    res.json({ diff_types: [...diffTypes.keys()], version: VERSION });
+  });
+  app.get('/healthcheck', (_req, res) => {
+    res.json({});
+  });
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', (_req, res) => {
+    const reason = state.shuttingDown ? 'shutting down' : pool.unavailableReason();
+    const body = { workers: pool.size, active_jobs: pool.active, queued_jobs: pool.queued, max_queued_jobs: pool.maxQueued };
+    if (reason === undefined) {
+      res.json({ status: 'ready', ...body });
+      return;
+    }
+    res.status(503).setHeader('Retry-After', String(config.retryAfterSeconds));
+    res.json({ code: 503, error: `Not ready: ${reason}`, type: 'OVERLOADED', ...body });
+  });
+  app.get('/metrics', async (_req, res, next) => {
+    try {
+      res.setHeader('Content-Type', metrics.registry.contentType);
+      res.send(await metrics.registry.metrics());
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  const handleDiff = async (req: Request, res: Response): Promise<void> => {
+    const match = DIFF_TYPE_PATH.exec(req.path);
+    const definition = match === null ? undefined : diffTypes.get(match[1]!);
+    if (definition === undefined) {
+      throw new UnknownDiffTypeError(`Unknown diff type \`${match?.[1] ?? req.path}\`. GET / lists the diff types.`, {
+        diff_types: [...diffTypes.keys()],
+        index: '/',
+      });
+    }
+    res.locals.diffType = definition.name;
+    const params = lastValueWins(req.query as Record<string, unknown>);
+    refuseReservedParams(params);
+    const contentTypeOption = parseContentTypeOption(params.content_type_options);
+    const ignoreDecodingErrors = parseBooleanParam(params.ignore_decoding_errors);
+    const options = definition.parseOptions(params, settings);
+
+    const etag = `W/"${createHash('sha256').update(`${VERSION}\n${req.method}\n${req.path}\n${canonicalQuery(params)}`).digest('base64url').slice(0, 27)}"`;
+    const isGet = req.method === 'GET';
+    if (isGet) {
+      res.setHeader('ETag', etag);
+      if (etagMatches(req.headers['if-none-match'], etag)) {
+        res.status(304).end();
+        return;
+      }
+    }
+    // Refuse before fetching anything when the pool could not take the job anyway.
+    if (state.shuttingDown) throw new OverloadedError('The service is shutting down; retry on another instance', { retry_after_seconds: config.retryAfterSeconds });
+    pool.assertCanAccept();
+
+    const disconnected = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) disconnected.abort(new Error('client disconnected'));
+    });
+    const check: VersionCheck = {
+      diffType: definition.name,
+      accepts: definition.accepts,
+      option: contentTypeOption,
+      onRefused: (_side, info) => metrics.contentRefusals.inc({ diff_type: definition.name, media_type: info.media_type }),
+    };
+    let versions: Record<Side, LoadedVersion>;
+    if (isGet) {
+      const urls = validateSources(params, ingestLimits);
+      versions = await fetchVersions(
+        fetcher,
+        {
+          urls,
+          hashes: { ...optional('a', parseHashParam(params.a_hash, 'a_hash')), ...optional('b', parseHashParam(params.b_hash, 'b_hash')) },
+          passHeaders: pickPassHeaders(params.pass_headers, req.headers),
+          signal: disconnected.signal,
+        },
+        check,
+      );
+    } else {
+      versions = await readInlineVersions(req, config.maxBodyBytes, maxPostBytes, check);
+    }
+    res.locals.log = { a_bytes: versions.a.bytes.byteLength, b_bytes: versions.b.bytes.byteLength, a_wire_bytes: versions.a.wireBytes, b_wire_bytes: versions.b.wireBytes };
+
+    const jobStarted = Date.now();
+    const result = await pool.run(
+      { diffType: definition.name, a: jobSide(versions.a), b: jobSide(versions.b), options, ignoreDecodingErrors },
+      { signal: disconnected.signal, deadlineAt: jobStarted + config.jobDeadlineMs },
+    );
+    res.locals.log.job_ms = Date.now() - jobStarted;
+    // Diff output may embed page markup (html_token, links); never let a browser run it as a page.
+    res.setHeader('Content-Security-Policy', 'sandbox');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.json({ type: definition.name, version: VERSION, ...result, a_content_type: versions.a.info, b_content_type: versions.b.info });
+  };
+  app.get(/^\/[^/]+\/?$/, handleDiff);
+  app.post(/^\/[^/]+\/?$/, handleDiff);
+  app.use((req, _res, next) => next(new UnknownDiffTypeError(`No route ${req.method} ${req.path}. GET / lists the diff types.`, { index: '/' })));
+
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const response = toErrorResponse(normalizeExpressError(err), { debug: config.debug });
+    if (response.status >= 500 && response.body.type === 'INTERNAL') logger.error({ err }, 'internal error');
+    res.locals.log = { ...res.locals.log, error_type: response.body.type };
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.removeHeader('ETag');
+    res.status(response.status).set(response.headers).json(response.body);
+  });
+  return app;
+}
+
+function jobSide(version: LoadedVersion) {
+  return { bytes: version.bytes, ...(version.contentType === undefined ? {} : { contentType: version.contentType }), ...(version.url === undefined ? {} : { url: version.url }) };
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
+function canonicalQuery(params: Record<string, string>): string {
+  return Object.keys(params)
+    .sort()
+    .map((name) => `${encodeURIComponent(name)}=${encodeURIComponent(params[name]!)}`)
+    .join('&');
+}
+
+function etagMatches(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === '*') return true;
+  const opaque = etag.replace(/^W\//, '');
+  return header.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === opaque);
+}
+
+function routeLabel(path: string): string {
+  if (path === '/' || path === '/healthz' || path === '/readyz' || path === '/metrics' || path === '/healthcheck') return path;
+  return 'other';
+}
+
+/** Errors express itself raises (malformed URL encoding etc.) carry a 4xx `status`: keep them 400s, not 500s. */
+function normalizeExpressError(err: unknown): unknown {
+  if (err instanceof DiffguardError || err === null || typeof err !== 'object' || !('status' in err)) return err;
+  const status = Number(err.status);
+  return status >= 400 && status < 500 ? new BadRequestError(err instanceof Error ? err.message : 'Bad request') : err;
+}

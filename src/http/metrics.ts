@@ -1,0 +1,101 @@
+// Prometheus metrics (prom-client), one registry per app so tests stay independent.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { PoolObserver } from '../pool/index.ts';
+
+export interface Metrics {
+  registry: Registry;
+  requests: Counter<'diff_type' | 'status'>;
+  contentRefusals: Counter<'diff_type' | 'media_type'>;
+  poolObserver: PoolObserver;
+  /** Reports queue depth and active jobs at scrape time. */
+  watchPool(pool: { queued: number; active: number }): void;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'diffguard_' });
+  const requests = new Counter({
+    name: 'diffguard_requests_total',
+    help: 'HTTP requests by diff type (or route) and status.',
+    labelNames: ['diff_type', 'status'] as const,
+    registers: [registry],
+  });
+  const jobDuration = new Histogram({
+    name: 'diffguard_job_duration_seconds',
+    help: 'Wall time of diff jobs, queue wait included, by diff type and result.',
+    labelNames: ['diff_type', 'result'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const jobCpu = new Histogram({
+    name: 'diffguard_job_cpu_seconds',
+    help: 'CPU time of diff jobs in their worker process, by diff type.',
+    labelNames: ['diff_type'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const jobPeakRss = new Histogram({
+    name: 'diffguard_job_peak_rss_bytes',
+    help: 'Peak resident memory of the worker process during a job.',
+    labelNames: ['diff_type'] as const,
+    buckets: [32, 64, 96, 128, 160, 192, 256, 384].map((mib) => mib * 1024 * 1024),
+    registers: [registry],
+  });
+  const limitBreaches = new Counter({
+    name: 'diffguard_limit_breaches_total',
+    help: 'Diff jobs stopped for going over a limit, by limit (cpu, memory, wall).',
+    labelNames: ['limit'] as const,
+    registers: [registry],
+  });
+  const contentRefusals = new Counter({
+    name: 'diffguard_content_refusals_total',
+    help: 'Versions refused as undiffable, by diff type and sniffed media type.',
+    labelNames: ['diff_type', 'media_type'] as const,
+    registers: [registry],
+  });
+  const workerRestarts = new Counter({
+    name: 'diffguard_worker_restarts_total',
+    help: 'Worker processes replaced, by reason (cpu, memory, wall, crash, recycle, startup, aborted).',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  let pool: { queued: number; active: number } | undefined;
+  new Gauge({
+    name: 'diffguard_queue_depth',
+    help: 'Diff jobs waiting for a worker.',
+    registers: [registry],
+    collect() {
+      this.set(pool?.queued ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'diffguard_active_jobs',
+    help: 'Diff jobs running on a worker.',
+    registers: [registry],
+    collect() {
+      this.set(pool?.active ?? 0);
+    },
+  });
+  const poolObserver: PoolObserver = {
+    jobFinished({ diffType, result, durationMs, cpuMs, peakRssBytes }) {
+      jobDuration.observe({ diff_type: diffType, result }, durationMs / 1000);
+      if (result !== 'aborted') {
+        jobCpu.observe({ diff_type: diffType }, cpuMs / 1000);
+        if (peakRssBytes > 0) jobPeakRss.observe({ diff_type: diffType }, peakRssBytes);
+      }
+      if (result === 'cpu' || result === 'memory' || result === 'wall') limitBreaches.inc({ limit: result });
+    },
+    workerExited({ reason }) {
+      workerRestarts.inc({ reason });
+    },
+  };
+  return {
+    registry,
+    requests,
+    contentRefusals,
+    poolObserver,
+    watchPool(p) {
+      pool = p;
+    },
+  };
+}

@@ -1,0 +1,154 @@
+// Composition root: config → pool → app → listen, and graceful shutdown on SIGTERM/SIGINT.
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import { pino, type Logger } from 'pino';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { diffTypes, type DiffDefinition } from './diff/index.ts';
+import { createApp, type AppState } from './http/app.ts';
+import { createMetrics } from './http/metrics.ts';
+import { createFetcher, type Fetcher } from './ingest/index.ts';
+import { DiffPool, derivePoolSizing, readContainerResources, sizingProblem } from './pool/index.ts';
+import { VERSION } from './version.ts';
+
+export interface RunningService {
+  server: Server;
+  pool: DiffPool;
+  fetcher: Fetcher;
+  state: AppState;
+  /** Stops accepting, drains in-flight requests (up to DRAIN_TIMEOUT_MS), stops the workers. */
+  shutdown(): Promise<void>;
+}
+
+export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
+  return pino({
+    level: config.logLevel,
+    base: { service: 'diffguard', version: VERSION },
+    // Belt and braces: request logging never includes headers, but nothing secret may ever slip through.
+    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie', '*.authorization', '*.cookie'], censor: '[redacted]' },
+  });
+}
+
+export interface ServiceOverrides {
+  /** Worker entry module and the diff types it serves (tests add hostile ones). */
+  workerModule?: string;
+  diffTypes?: ReadonlyMap<string, DiffDefinition<any>>;
+}
+
+export async function startService(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<RunningService> {
+  const { workerModule } = overrides;
+  const resources = readContainerResources();
+  const sizing = derivePoolSizing(config, resources);
+  const problem = sizingProblem(sizing);
+  if (problem !== undefined) throw new ConfigError([problem]);
+  logger.info({ cpus: resources.cpus, memory_limit_mib: sizing.budgetMib, workers: sizing.workers, max_queued_jobs: sizing.maxQueued, required_mib: sizing.requiredMib, worker_heap_mib: config.workerHeapMib, worker_rss_limit_mib: config.workerRssLimitMib }, 'pool sizing');
+
+  const metrics = createMetrics();
+  const pool = new DiffPool({
+    workers: sizing.workers,
+    maxQueued: sizing.maxQueued,
+    maxJobsPerWorker: config.workerMaxJobs,
+    retryAfterSeconds: config.retryAfterSeconds,
+    limits: {
+      heapMib: config.workerHeapMib,
+      rssLimitMib: config.workerRssLimitMib,
+      cpuLimitMs: config.jobCpuLimitMs,
+      deadlineMs: config.jobDeadlineMs,
+      watchdogIntervalMs: 20,
+      useDataLimit: true,
+    },
+    ...(workerModule === undefined ? {} : { workerModule }),
+    observer: {
+      ...metrics.poolObserver,
+      workerExited(event) {
+        metrics.poolObserver.workerExited?.(event);
+        const level = event.reason === 'recycle' || event.reason === 'shutdown' ? 'debug' : 'warn';
+        logger[level]({ reason: event.reason, pid: event.pid, worker_output: event.reason === 'crash' || event.reason === 'startup' ? event.output.slice(-1000) : undefined }, 'worker replaced');
+      },
+    },
+  });
+  await pool.start();
+  metrics.watchPool(pool);
+
+  const fetcher = createFetcher({
+    connectTimeoutMs: config.upstreamConnectTimeoutMs,
+    headersTimeoutMs: config.upstreamHeadersTimeoutMs,
+    bodyTimeoutMs: config.upstreamBodyTimeoutMs,
+    maxRedirects: config.upstreamMaxRedirects,
+    maxBodyBytes: config.maxBodyBytes,
+    maxDecompressionRatio: config.maxDecompressionRatio,
+    allowPrivateUpstreams: config.allowPrivateUpstreams,
+    allowFileUrls: config.allowFileUrls,
+    verifyTls: config.verifyUpstreamTls,
+    userAgent: `diffguard/${VERSION} (+https://github.com/edgi-govdata-archiving/web-monitoring-diff compatible)`,
+  });
+  const state: AppState = { shuttingDown: false };
+  const app = createApp({ config, pool, fetcher, logger, metrics, diffTypes: overrides.diffTypes ?? diffTypes, state });
+  const server = app.listen(config.port, config.host);
+  await once(server, 'listening');
+  // Slow clients must not hold sockets forever; diffs themselves are bounded by the job deadline.
+  server.headersTimeout = 20_000;
+  server.requestTimeout = config.jobDeadlineMs + config.upstreamBodyTimeoutMs + 10_000;
+
+  let shuttingDown: Promise<void> | undefined;
+  const shutdown = () =>
+    (shuttingDown ??= (async () => {
+      state.shuttingDown = true;
+      const drainUntil = Date.now() + config.drainTimeoutMs;
+      // Keep serving (with /readyz failing) while the load balancer takes the pod out of rotation.
+      if (config.shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, Math.max(0, drainUntil - Date.now())))]);
+      server.closeAllConnections();
+      await pool.close(Math.max(0, drainUntil - Date.now()));
+      await fetcher.close();
+    })());
+  return { server, pool, fetcher, state, shutdown };
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger(config);
+  let service: RunningService;
+  try {
+    service = await startService(config, logger);
+  } catch (err) {
+    logger.fatal({ err }, 'diffguard could not start');
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  }
+  const address = service.server.address();
+  logger.info({ address, port: typeof address === 'object' && address ? address.port : config.port }, 'diffguard listening');
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    logger.info({ signal, drain_timeout_ms: config.drainTimeoutMs }, 'shutting down: draining in-flight requests');
+    service.shutdown().then(
+      () => {
+        logger.info('shutdown complete');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+  void main();
+}

@@ -1,0 +1,54 @@
+// Starts the whole service in-process (real sockets, port 0) with the hostile test worker.
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { loadConfig } from '../../src/config.ts';
+import { diffTypes } from '../../src/diff/index.ts';
+import { startService, type RunningService } from '../../src/main.ts';
+import { hostileDiffTypes } from './hostile-diff-types.ts';
+
+export interface TestService extends RunningService {
+  base: string;
+  get(path: string, init?: RequestInit): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export const hostileWorkerModule = fileURLToPath(new URL('./hostile-worker.ts', import.meta.url));
+
+export async function startTestService(env: Record<string, string> = {}): Promise<TestService> {
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ALLOW_PRIVATE_UPSTREAMS: 'true',
+    WORKERS: '1',
+    MAX_QUEUED_JOBS: '2',
+    JOB_CPU_LIMIT_MS: '1500',
+    WORKER_HEAP_MIB: '96',
+    WORKER_RSS_LIMIT_MIB: '192',
+    DRAIN_TIMEOUT_MS: '5000',
+    MEMORY_LIMIT_MIB: '4096',
+    UPSTREAM_BODY_TIMEOUT_MS: '3000',
+    ...env,
+  });
+  const service = await startService(config, pino({ level: 'silent' }), {
+    workerModule: hostileWorkerModule,
+    diffTypes: new Map([...diffTypes, ...hostileDiffTypes.map((d) => [d.name, d] as const)]),
+  });
+  const { port } = service.server.address() as AddressInfo;
+  const base = `http://127.0.0.1:${port}`;
+  return {
+    ...service,
+    base,
+    get: (path, init) => fetch(`${base}${path}`, init),
+    close: () => service.shutdown(),
+  };
+}
+
+export function query(params: Record<string, string>): string {
+  return new URLSearchParams(params).toString();
+}
+
+/** A response's JSON body, loosely typed for assertions. */
+export async function json(res: Response): Promise<any> {
+  return res.json();
+}
