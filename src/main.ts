@@ -85,6 +85,12 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   const app = createApp({ config, pool, fetcher, logger, metrics, diffTypes: overrides.diffTypes ?? diffTypes, state });
   const server = app.listen(config.port, config.host);
   await once(server, 'listening');
+  // While draining, close each keep-alive connection as soon as its last response is done.
+  server.on('request', (_req, res) => {
+    res.once('finish', () => {
+      if (state.shuttingDown) setImmediate(() => server.closeIdleConnections());
+    });
+  });
   // Slow clients must not hold sockets forever; diffs themselves are bounded by the job deadline.
   server.headersTimeout = 20_000;
   server.requestTimeout = config.jobDeadlineMs + config.upstreamBodyTimeoutMs + 10_000;
