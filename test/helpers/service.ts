@@ -22,7 +22,7 @@ export async function startTestService(env: Record<string, string> = {}): Promis
     ALLOW_PRIVATE_UPSTREAMS: 'true',
     WORKERS: '1',
     MAX_QUEUED_JOBS: '2',
-    JOB_CPU_LIMIT_MS: '1500',
+    JOB_CPU_LIMIT_MS: '3000',
     WORKER_HEAP_MIB: '96',
     WORKER_RSS_LIMIT_MIB: '192',
     DRAIN_TIMEOUT_MS: '5000',

@@ -23,7 +23,7 @@ function createPool(overrides: { workers?: number; maxQueued?: number; maxJobsPe
     limits: {
       heapMib: 64,
       rssLimitMib: 192,
-      cpuLimitMs: overrides.cpuLimitMs ?? 1_000,
+      cpuLimitMs: overrides.cpuLimitMs ?? 3_000,
       deadlineMs: overrides.deadlineMs ?? 20_000,
       watchdogIntervalMs: 20,
       useDataLimit: true,
