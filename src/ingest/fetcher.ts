@@ -20,7 +20,7 @@ import { createAddressGuard, type AddressGuard } from './address-guard.ts';
 import { createGuardedConnector } from './connector.ts';
 import { readFileSource } from './file-source.ts';
 import { isDecodeFailure, parseContentEncoding, readBody, type PrefixInfo, type ReadBodyResult } from './read-body.ts';
-import { buildUpstreamHeaders } from './request-headers.ts';
+import { buildUpstreamHeaders, headersForHop } from './request-headers.ts';
 import { assertHostAllowed, validateSourceUrl } from './validate-url.ts';
 
 export interface IngestLimits {
@@ -207,7 +207,7 @@ export function createFetcher(limits: IngestLimits): Fetcher {
           origin: current.origin,
           path: current.pathname + current.search,
           method: 'GET',
-          headers,
+          headers: headersForHop(headers, url.origin, current.origin),
           signal,
           headersTimeout: limits.headersTimeoutMs,
           bodyTimeout: limits.bodyTimeoutMs,

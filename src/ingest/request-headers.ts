@@ -40,3 +40,12 @@ export function buildUpstreamHeaders(userAgent: string, passHeaders: Record<stri
   }
   return headers;
 }
+
+/** Credentials a redirect to another origin must not carry (as the Fetch standard drops Authorization). */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'cookie']);
+
+/** The headers for one hop: credentials only go to the origin they were given for. */
+export function headersForHop(headers: Record<string, string>, firstOrigin: string, hopOrigin: string): Record<string, string> {
+  if (hopOrigin === firstOrigin) return headers;
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !CREDENTIAL_HEADERS.has(name)));
+}

@@ -149,6 +149,28 @@ describe('responses, hashes and headers', () => {
     }
   });
 
+  it('does not carry Cookie or Authorization across a redirect to another origin', async (t) => {
+    const seenElsewhere: IncomingHttpHeaders[] = [];
+    const other = await startServer((req, res) => {
+      seenElsewhere.push(req.headers);
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end('other origin');
+    });
+    t.after(() => other.close());
+    const hop = await startServer((_req, res) => {
+      res.writeHead(302, { Location: `${other.origin}/page` });
+      res.end();
+    });
+    t.after(() => hop.close());
+    await withFetcher(testLimits(), (fetcher) =>
+      fetcher.fetchVersion(`${hop.origin}/start`, { passHeaders: { Cookie: 'session=abc', Authorization: 'Bearer t0k3n', 'X-Custom': 'kept' } }),
+    );
+    assert.equal(seenElsewhere.length, 1);
+    assert.equal(seenElsewhere[0]!['cookie'], undefined);
+    assert.equal(seenElsewhere[0]!['authorization'], undefined);
+    assert.equal(seenElsewhere[0]!['x-custom'], 'kept');
+  });
+
   it('a pass_headers value with CR/LF is refused (no header injection)', async () => {
     await withFetcher(testLimits(), async (fetcher) => {
       await assert.rejects(
