@@ -14,17 +14,8 @@ import {
   type Granularity,
 } from '../../src/diff/text-engine.ts';
 import type { DiffSegment } from '../../src/diff/types.ts';
+import { seededRandom as randomGenerator } from '../helpers/random.ts';
 
-/** Small deterministic PRNG (mulberry32), so failures reproduce. */
-function randomGenerator(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PIECES = ['a', 'b', 'c', 'the', ' ', ' ', '\n', '\n\n', '.', '👈', '👌', '😀', 'é'];
 

@@ -1,17 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { matchSequences, opcodesFromMatches, type MatchBlock } from '../../../src/diff/html-token/sequence-diff.ts';
+import { seededRandom as random } from '../../helpers/random.ts';
 
-/** Deterministic pseudo-random generator (mulberry32), so failures reproduce. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function assertValid(a: Int32Array, b: Int32Array, blocks: readonly MatchBlock[]): number {
   let aEnd = 0;
