@@ -53,6 +53,9 @@ export function createApp(deps: AppDependencies): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  // Escape <, > and & inside JSON strings (as \u003c...): html_token and links answers embed page
+  // markup, and the JSON must stay inert even if something renders it as HTML.
+  app.set('json escape', true);
 
   // One structured log line per request; no bodies, no header values (Cookie/Authorization never logged).
   app.use((req, res, next) => {

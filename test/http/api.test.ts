@@ -83,7 +83,10 @@ describe('HTTP API', () => {
   });
 
   it('html_token and links_json run through the pool', async () => {
-    const token = await json(await diff('html_token', { a: upstream.url('/change-word.before'), b: upstream.url('/change-word.after'), include: 'all' }));
+    const tokenResponse = await diff('html_token', { a: upstream.url('/change-word.before'), b: upstream.url('/change-word.after'), include: 'all' });
+    const raw = await tokenResponse.text();
+    assert.doesNotMatch(raw, /[<>]/, 'markup inside the JSON is escaped');
+    const token = JSON.parse(raw);
     assert.deepEqual([token.change_count, token.insertions_count, token.deletions_count], [2, 1, 1]);
     for (const view of ['combined', 'insertions', 'deletions']) assert.equal(typeof token[view], 'string', view);
     const links = await json(await diff('links_json', { a: upstream.url('/add-list.before'), b: upstream.url('/add-list.after') }));
