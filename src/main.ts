@@ -10,6 +10,9 @@ import { createFetcher, type Fetcher } from './ingest/index.ts';
 import { DiffPool, derivePoolSizing, readContainerResources, sizingProblem } from './pool/index.ts';
 import { VERSION } from './version.ts';
 
+// The share of the memory limit that running jobs may fill before the largest is stopped.
+const MEMORY_BUDGET_SHARE = 0.9;
+
 export interface RunningService {
   server: Server;
   pool: DiffPool;
@@ -48,6 +51,8 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     maxQueued: sizing.maxQueued,
     maxJobsPerWorker: config.workerMaxJobs,
     retryAfterSeconds: config.retryAfterSeconds,
+    // Stop the largest job before the container's OOM killer would take every job with it.
+    ...(sizing.budgetMib === undefined ? {} : { memoryBudgetMib: Math.floor(sizing.budgetMib * MEMORY_BUDGET_SHARE) }),
     limits: {
       heapMib: config.workerHeapMib,
       rssLimitMib: config.workerRssLimitMib,

@@ -7,10 +7,13 @@ import PQueue from 'p-queue';
 import { fileURLToPath } from 'node:url';
 import { InternalError, LimitExceededError, OverloadedError, isDiffguardError, type DiffguardError } from '../errors.ts';
 import type { DiffJob } from './job.ts';
+import { sampleProcess } from './proc-stats.ts';
 import { WorkerProcess, exitError, outcomeToResult, type JobReport, type WorkerExitReason, type WorkerLimits } from './worker-process.ts';
 
 // A worker that cannot start this many times in a row means the pool is broken (bad build, no memory).
 const MAX_CONSECUTIVE_STARTUP_FAILURES = 5;
+const BUDGET_CHECK_INTERVAL_MS = 50;
+const MiB = 1024 * 1024;
 
 export interface PoolOptions {
   workers: number;
@@ -18,6 +21,13 @@ export interface PoolOptions {
   maxJobsPerWorker: number;
   retryAfterSeconds: number;
   limits: WorkerLimits;
+  /**
+   * Memory budget of the whole service (main process + every worker), in MiB. When set, the pool
+   * kills the largest running job once the total passes it, so that several jobs each under their
+   * own limit cannot together push the container over its memory limit (the OOM killer would take
+   * every job with it).
+   */
+  memoryBudgetMib?: number;
   /** Worker entry module; tests inject one with extra (hostile) diff types. */
   workerModule?: string;
   observer?: PoolObserver;
@@ -54,6 +64,7 @@ export class DiffPool {
   #consecutiveStartupFailures = 0;
   #closing = false;
   #broken: string | undefined;
+  #budgetWatch: NodeJS.Timeout | undefined;
   restarts = 0;
 
   constructor(options: PoolOptions) {
@@ -65,6 +76,10 @@ export class DiffPool {
 
   /** Starts every worker and waits until they are ready (fails if none can start). */
   async start(): Promise<void> {
+    if (this.#options.memoryBudgetMib !== undefined) {
+      this.#budgetWatch = setInterval(() => void this.#enforceMemoryBudget(this.#options.memoryBudgetMib!), BUDGET_CHECK_INTERVAL_MS);
+      this.#budgetWatch.unref();
+    }
     const workers = Array.from({ length: this.#options.workers }, () => this.#spawn());
     const results = await Promise.allSettled(workers.map((worker) => worker.ready));
     if (results.every((result) => result.status === 'rejected')) {
@@ -147,6 +162,7 @@ export class DiffPool {
   /** Stops taking work, lets running and queued jobs finish for up to `drainMs`, then kills the workers. */
   async close(drainMs: number): Promise<void> {
     this.#closing = true;
+    clearInterval(this.#budgetWatch);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.#queue.onIdle(), new Promise((resolve) => (timer = setTimeout(resolve, drainMs)))]);
     clearTimeout(timer);
@@ -164,8 +180,27 @@ export class DiffPool {
     return new InternalError(err instanceof Error ? err.message : String(err));
   }
 
+  async #enforceMemoryBudget(budgetMib: number): Promise<void> {
+    if (this.#queue.pending === 0) return;
+    const workers = [...this.#all];
+    const samples = await Promise.all(workers.map((worker) => (worker.pid === undefined ? undefined : sampleProcess(worker.pid))));
+    let totalBytes = process.memoryUsage.rss();
+    let largest: { worker: WorkerProcess; rssBytes: number } | undefined;
+    samples.forEach((sample, index) => {
+      if (sample === undefined) return;
+      totalBytes += sample.rssBytes;
+      const worker = workers[index]!;
+      if (worker.busy && (largest === undefined || sample.rssBytes > largest.rssBytes)) largest = { worker, rssBytes: sample.rssBytes };
+    });
+    if (largest !== undefined && totalBytes > budgetMib * MiB) largest.worker.kill('memory_budget');
+  }
+
   #spawn(): WorkerProcess {
-    const worker = new WorkerProcess(this.#workerModule, { ...this.#options.limits, useDataLimit: this.#useDataLimit });
+    const worker = new WorkerProcess(this.#workerModule, {
+      ...this.#options.limits,
+      useDataLimit: this.#useDataLimit,
+      ...(this.#options.memoryBudgetMib === undefined ? {} : { memoryBudgetMib: this.#options.memoryBudgetMib }),
+    });
     this.#all.add(worker);
     worker.ready.then(
       () => {

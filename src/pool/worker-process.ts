@@ -27,6 +27,8 @@ export interface WorkerLimits {
   watchdogIntervalMs: number;
   /** Apply RLIMIT_DATA through prlimit when available. */
   useDataLimit: boolean;
+  /** The pool-wide memory budget, if any (for the error message when it stops a job). */
+  memoryBudgetMib?: number;
 }
 
 export interface JobReport {
@@ -34,7 +36,7 @@ export interface JobReport {
   peakRssBytes: number;
 }
 
-export type WorkerExitReason = JobLimit | 'crash' | 'recycle' | 'shutdown' | 'startup';
+export type WorkerExitReason = JobLimit | 'memory_budget' | 'crash' | 'recycle' | 'shutdown' | 'startup' | 'aborted';
 
 export class WorkerProcess {
   readonly #child: ChildProcess;
@@ -120,7 +122,7 @@ export class WorkerProcess {
     const start = await sampleProcess(pid);
     const report: JobReport = { cpuMs: 0, peakRssBytes: start?.rssBytes ?? 0 };
     let watchdog: NodeJS.Timeout | undefined;
-    const onAbort = () => this.kill(signal.reason === 'wall' ? 'wall' : 'shutdown');
+    const onAbort = () => this.kill(signal.reason === 'wall' ? 'wall' : 'aborted');
     try {
       return await new Promise<DiffOutcome>((resolve, reject) => {
         this.#current = { id, resolve, reject };
@@ -196,6 +198,11 @@ export function exitError(reason: WorkerExitReason, limits: WorkerLimits, stderr
       return new LimitExceededError(
         `The diff needed more memory than a worker may use (heap ${limits.heapMib} MiB, resident ${limits.rssLimitMib} MiB) and was stopped`,
         { limit: 'memory', limit_value: limits.rssLimitMib, heap_limit_mib: limits.heapMib, unit: 'MiB' },
+      );
+    case 'memory_budget':
+      return new LimitExceededError(
+        `The diff was stopped because the diffs running together went over the service's memory budget (${limits.memoryBudgetMib} MiB); it was the largest`,
+        { limit: 'memory', limit_value: limits.memoryBudgetMib, unit: 'MiB', scope: 'service' },
       );
     case 'wall':
       return new LimitExceededError(`The diff did not finish within ${limits.deadlineMs} ms and was stopped (JOB_DEADLINE_MS)`, {

@@ -11,7 +11,7 @@ function job(diffType: string, text = 'hello') {
   return { diffType, a: { bytes: encoder.encode(text) }, b: { bytes: encoder.encode(text) }, options: {}, ignoreDecodingErrors: false };
 }
 
-function createPool(overrides: { workers?: number; maxQueued?: number; maxJobsPerWorker?: number; cpuLimitMs?: number; deadlineMs?: number } = {}) {
+function createPool(overrides: { workers?: number; maxQueued?: number; maxJobsPerWorker?: number; cpuLimitMs?: number; deadlineMs?: number; memoryBudgetMib?: number } = {}) {
   const finished: JobResultLabel[] = [];
   const exits: string[] = [];
   const pool = new DiffPool({
@@ -20,6 +20,7 @@ function createPool(overrides: { workers?: number; maxQueued?: number; maxJobsPe
     maxJobsPerWorker: overrides.maxJobsPerWorker ?? 100,
     retryAfterSeconds: 7,
     workerModule,
+    ...(overrides.memoryBudgetMib === undefined ? {} : { memoryBudgetMib: overrides.memoryBudgetMib }),
     limits: {
       heapMib: 64,
       rssLimitMib: 192,
@@ -162,6 +163,22 @@ describe('DiffPool deadlines and admission', () => {
     assert.equal(pool.queued, 0);
     await blocker;
     assert.ok(finished.includes('aborted'));
+  });
+
+  it('stops the largest job when all of them together go over the service memory budget', async (t) => {
+    // Budget: what this process and an idle worker use now, plus 60 MiB; the job holds 120 MiB,
+    // well under its own 192 MiB resident limit.
+    const idleMib = Math.ceil(process.memoryUsage.rss() / 1024 / 1024) + 80;
+    const { pool: budgeted } = createPool({ memoryBudgetMib: idleMib + 60 });
+    t.after(() => budgeted.close(0));
+    await budgeted.start();
+    assert.equal((await budgeted.run(job('test_hold', '10'), deadline())).diff, 10);
+    await rejectsWith(budgeted.run(job('test_hold', '120'), deadline()), (err) => {
+      assert.ok(err instanceof LimitExceededError, err.message);
+      assert.equal(err.details.limit, 'memory');
+      assert.equal(err.details.scope, 'service');
+    });
+    assert.equal((await budgeted.run(job('test_echo'), deadline())).diff, 'hello');
   });
 
   it('recycles a worker after its maximum number of jobs', async (t) => {
