@@ -130,7 +130,7 @@ export const settings = {
   retryAfterSeconds: intSetting('RETRY_AFTER_SECONDS', 5, 'Retry-After sent with 503 OVERLOADED.', { min: 1 }),
 
   dmpTimeoutMs: intSetting('DMP_TIMEOUT_MS', 2_000, 'Default diff-match-patch time budget of html_text_dmp and html_source_dmp (the anchor\'s 2 s).', { min: 1 }),
-  htmlTokenMaxTokens: intSetting('HTML_TOKEN_MAX_TOKENS', 500_000, 'Most tokens per side html_token diffs (413 TOO_LARGE beyond).', { min: 1 }),
+  htmlTokenMaxTokens: intSetting('HTML_TOKEN_MAX_TOKENS', 300_000, 'Most tokens per side html_token diffs (413 TOO_LARGE beyond).', { min: 1 }),
   maxTextChars: intSetting('MAX_TEXT_CHARS', 10 * MiB, 'Most decoded characters per side for the text diffs (413 TOO_LARGE beyond).', { min: 1 }),
   maxHtmlNodes: intSetting('MAX_HTML_NODES', 300_000, 'Most HTML nodes a parse may build per side (413 TOO_LARGE beyond).', { min: 1 }),
   insertionColor: colorSetting('DIFFER_COLOR_INSERTION', '#a1d76a', 'Background colour of insertions in rendered HTML diffs.'),
