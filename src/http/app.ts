@@ -146,10 +146,13 @@ export function createApp(deps: AppDependencies): express.Express {
         return;
       }
     }
-    // Refuse before fetching anything when the pool could not take the job anyway.
-    if (state.shuttingDown) throw new OverloadedError('The service is shutting down; retry on another instance', { retry_after_seconds: config.retryAfterSeconds });
-    pool.assertCanAccept();
+    const urls = isGet ? validateSources(params, ingestLimits) : undefined;
+    const hashes = { ...optional('a', parseHashParam(params.a_hash, 'a_hash')), ...optional('b', parseHashParam(params.b_hash, 'b_hash')) };
 
+    // Take a place in the pool before fetching anything: bodies held in memory stay bounded by
+    // workers + queue slots, and an overloaded service answers 503 without touching upstreams.
+    if (state.shuttingDown) throw new OverloadedError('The service is shutting down; retry on another instance', { retry_after_seconds: config.retryAfterSeconds });
+    const admission = pool.admit();
     const disconnected = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) disconnected.abort(new Error('client disconnected'));
@@ -161,28 +164,23 @@ export function createApp(deps: AppDependencies): express.Express {
       onRefused: (_side, info) => metrics.contentRefusals.inc({ diff_type: definition.name, media_type: info.media_type }),
     };
     let versions: Record<Side, LoadedVersion>;
-    if (isGet) {
-      const urls = validateSources(params, ingestLimits);
-      versions = await fetchVersions(
-        fetcher,
-        {
-          urls,
-          hashes: { ...optional('a', parseHashParam(params.a_hash, 'a_hash')), ...optional('b', parseHashParam(params.b_hash, 'b_hash')) },
-          passHeaders: pickPassHeaders(params.pass_headers, req.headers),
-          signal: disconnected.signal,
-        },
-        check,
+    let result: Record<string, unknown>;
+    const fetchStarted = Date.now();
+    let jobStarted = fetchStarted;
+    try {
+      versions =
+        urls !== undefined
+          ? await fetchVersions(fetcher, { urls, hashes, passHeaders: pickPassHeaders(params.pass_headers, req.headers), signal: disconnected.signal }, check)
+          : await readInlineVersions(req, config.maxBodyBytes, maxPostBytes, check);
+      jobStarted = Date.now();
+      res.locals.log = { a_bytes: versions.a.bytes.byteLength, b_bytes: versions.b.bytes.byteLength, a_wire_bytes: versions.a.wireBytes, b_wire_bytes: versions.b.wireBytes, fetch_ms: jobStarted - fetchStarted };
+      result = await admission.run(
+        { diffType: definition.name, a: jobSide(versions.a), b: jobSide(versions.b), options, ignoreDecodingErrors },
+        { signal: disconnected.signal, deadlineAt: jobStarted + config.jobDeadlineMs },
       );
-    } else {
-      versions = await readInlineVersions(req, config.maxBodyBytes, maxPostBytes, check);
+    } finally {
+      admission.release();
     }
-    res.locals.log = { a_bytes: versions.a.bytes.byteLength, b_bytes: versions.b.bytes.byteLength, a_wire_bytes: versions.a.wireBytes, b_wire_bytes: versions.b.wireBytes };
-
-    const jobStarted = Date.now();
-    const result = await pool.run(
-      { diffType: definition.name, a: jobSide(versions.a), b: jobSide(versions.b), options, ignoreDecodingErrors },
-      { signal: disconnected.signal, deadlineAt: jobStarted + config.jobDeadlineMs },
-    );
     res.locals.log.job_ms = Date.now() - jobStarted;
     // Diff output may embed page markup (html_token, links); never let a browser run it as a page.
     res.setHeader('Content-Security-Policy', 'sandbox');

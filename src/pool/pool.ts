@@ -13,6 +13,8 @@ import { WorkerProcess, exitError, outcomeToResult, type JobReport, type WorkerE
 // A worker that cannot start this many times in a row means the pool is broken (bad build, no memory).
 const MAX_CONSECUTIVE_STARTUP_FAILURES = 5;
 const BUDGET_CHECK_INTERVAL_MS = 50;
+// An idle worker above this share of its resident limit is replaced (a fresh one uses ~65 MiB).
+const RECYCLE_RSS_SHARE = 0.5;
 const MiB = 1024 * 1024;
 
 export interface PoolOptions {
@@ -40,6 +42,13 @@ export interface PoolObserver {
   workerExited?(event: { reason: WorkerExitReason; pid: number | undefined; output: string }): void;
 }
 
+export interface Admission {
+  /** Runs the admitted job (once); its place is given back when it finishes. */
+  run(job: DiffJob, options: RunOptions): Promise<Record<string, unknown>>;
+  /** Gives the place back without running (the request failed before its job). Idempotent. */
+  release(): void;
+}
+
 export interface RunOptions {
   /** Aborts the job (client went away). */
   signal?: AbortSignal;
@@ -65,6 +74,8 @@ export class DiffPool {
   #closing = false;
   #broken: string | undefined;
   #budgetWatch: NodeJS.Timeout | undefined;
+  #admitted = 0;
+  readonly #drainWaiters: (() => void)[] = [];
   restarts = 0;
 
   constructor(options: PoolOptions) {
@@ -106,27 +117,53 @@ export class DiffPool {
     return this.#options.maxQueued;
   }
 
+  /** Requests admitted and not finished: fetching their inputs, queued, or running. */
+  get admitted(): number {
+    return this.#admitted;
+  }
+
   /** Why the pool cannot take work now, or undefined when it can (drives /readyz). */
   unavailableReason(): string | undefined {
     if (this.#closing) return 'shutting down';
     if (this.#broken !== undefined) return `pool broken: ${this.#broken}`;
-    if (this.#queue.size >= this.#options.maxQueued) return 'queue full';
+    if (this.#admitted >= this.#options.workers + this.#options.maxQueued) return 'queue full';
     return undefined;
   }
 
-  /** Runs a diff job under the pool's limits; resolves with the diff result or rejects with a DiffguardError. */
-  /** Throws OverloadedError (503 + Retry-After) when a job submitted now would be refused. */
-  assertCanAccept(): void {
+  /**
+   * Takes a place for one request before its inputs are fetched, so that the bodies held in memory
+   * are bounded by workers + queue slots, not by how many requests arrive. Throws OverloadedError
+   * (503 + Retry-After) when there is no place. The place is given back when the admitted job
+   * finishes, or by `release()` if the request ends before it runs one.
+   */
+  admit(): Admission {
     const unavailable = this.unavailableReason();
     if (unavailable !== undefined) {
       throw new OverloadedError(`The service cannot take more diffs right now (${unavailable}); retry later`, {
         retry_after_seconds: this.#options.retryAfterSeconds,
       });
     }
+    this.#admitted += 1;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.#admitted -= 1;
+      if (this.#admitted === 0) for (const resolve of this.#drainWaiters.splice(0)) resolve();
+    };
+    return {
+      run: (job, options) => this.#run(job, options).finally(release),
+      release,
+    };
   }
 
+  /** Admits and runs one job (for callers that have nothing to fetch first). */
   async run(job: DiffJob, options: RunOptions): Promise<Record<string, unknown>> {
-    this.assertCanAccept();
+    return this.admit().run(job, options);
+  }
+
+  /** Runs a diff job under the pool's limits; resolves with the diff result or rejects with a DiffguardError. */
+  async #run(job: DiffJob, options: RunOptions): Promise<Record<string, unknown>> {
     const controller = new AbortController();
     const remainingMs = Math.max(0, options.deadlineAt - Date.now());
     const deadline = setTimeout(() => controller.abort('wall'), remainingMs);
@@ -134,7 +171,7 @@ export class DiffPool {
     options.signal?.addEventListener('abort', onClientAbort, { once: true });
     if (options.signal?.aborted) controller.abort('aborted');
     const started = Date.now();
-    let report: JobReport = { cpuMs: 0, peakRssBytes: 0 };
+    let report: JobReport = { cpuMs: 0, peakRssBytes: 0, endRssBytes: 0 };
     let label: JobResultLabel = 'ok';
     try {
       return await this.#queue.add(
@@ -143,7 +180,7 @@ export class DiffPool {
           try {
             return outcomeToResult(await worker.run(job, controller.signal, (r) => (report = r)));
           } finally {
-            this.#release(worker);
+            this.#release(worker, report);
           }
         },
         { signal: controller.signal },
@@ -155,7 +192,7 @@ export class DiffPool {
     } finally {
       clearTimeout(deadline);
       options.signal?.removeEventListener('abort', onClientAbort);
-      this.#options.observer?.jobFinished?.({ diffType: job.diffType, result: label, durationMs: Date.now() - started, ...report });
+      this.#options.observer?.jobFinished?.({ diffType: job.diffType, result: label, durationMs: Date.now() - started, cpuMs: report.cpuMs, peakRssBytes: report.peakRssBytes });
     }
   }
 
@@ -164,7 +201,9 @@ export class DiffPool {
     this.#closing = true;
     clearInterval(this.#budgetWatch);
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.#queue.onIdle(), new Promise((resolve) => (timer = setTimeout(resolve, drainMs)))]);
+    // Admitted requests may still be fetching: wait for them, not just for the queue.
+    const drained = this.#admitted === 0 ? Promise.resolve() : new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
+    await Promise.race([drained, new Promise((resolve) => (timer = setTimeout(resolve, drainMs)))]);
     clearTimeout(timer);
     this.#queue.clear();
     await Promise.all([...this.#all].map((worker) => worker.stop('shutdown')));
@@ -185,14 +224,30 @@ export class DiffPool {
     const workers = [...this.#all];
     const samples = await Promise.all(workers.map((worker) => (worker.pid === undefined ? undefined : sampleProcess(worker.pid))));
     let totalBytes = process.memoryUsage.rss();
-    let largest: { worker: WorkerProcess; rssBytes: number } | undefined;
+    let largestBusy: { worker: WorkerProcess; rssBytes: number } | undefined;
+    const bloatedIdle: WorkerProcess[] = [];
     samples.forEach((sample, index) => {
       if (sample === undefined) return;
       totalBytes += sample.rssBytes;
       const worker = workers[index]!;
-      if (worker.busy && (largest === undefined || sample.rssBytes > largest.rssBytes)) largest = { worker, rssBytes: sample.rssBytes };
+      if (!worker.busy && sample.rssBytes > RECYCLE_RSS_SHARE * this.#options.limits.rssLimitMib * MiB) bloatedIdle.push(worker);
+      if (worker.busy && (largestBusy === undefined || sample.rssBytes > largestBusy.rssBytes)) largestBusy = { worker, rssBytes: sample.rssBytes };
     });
-    if (largest !== undefined && totalBytes > budgetMib * MiB) largest.worker.kill('memory_budget');
+    if (totalBytes <= budgetMib * MiB) return;
+    // Free what no job needs before stopping one.
+    if (bloatedIdle.length > 0) {
+      for (const worker of bloatedIdle) {
+        this.#removeIdle(worker);
+        void worker.stop('recycle');
+      }
+      return;
+    }
+    largestBusy?.worker.kill('memory_budget');
+  }
+
+  #removeIdle(worker: WorkerProcess): void {
+    const index = this.#idle.indexOf(worker);
+    if (index !== -1) this.#idle.splice(index, 1);
   }
 
   #spawn(): WorkerProcess {
@@ -216,8 +271,7 @@ export class DiffPool {
 
   #onExit(worker: WorkerProcess, reason: WorkerExitReason): void {
     this.#all.delete(worker);
-    const idleIndex = this.#idle.indexOf(worker);
-    if (idleIndex !== -1) this.#idle.splice(idleIndex, 1);
+    this.#removeIdle(worker);
     this.#options.observer?.workerExited?.({ reason, pid: worker.pid, output: worker.stderrTail });
     if (this.#closing) return;
     this.restarts += 1;
@@ -252,10 +306,14 @@ export class DiffPool {
     });
   }
 
-  #release(worker: WorkerProcess): void {
+  #release(worker: WorkerProcess, report?: JobReport): void {
     if (!worker.alive) return;
+    // A worker that kept much of a big job's memory is replaced rather than reused: the next job
+    // then starts from a fresh baseline (so memory limits hit the same inputs every time), and idle
+    // workers do not hold memory that the other jobs need.
+    const bloated = report !== undefined && report.endRssBytes > RECYCLE_RSS_SHARE * this.#options.limits.rssLimitMib * MiB;
     // While draining, workers are not recycled: no replacement would be started for queued jobs.
-    if (worker.jobsRun >= this.#options.maxJobsPerWorker && !this.#closing) {
+    if ((bloated || worker.jobsRun >= this.#options.maxJobsPerWorker) && !this.#closing) {
       void worker.stop('recycle');
       return;
     }

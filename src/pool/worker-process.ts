@@ -34,6 +34,8 @@ export interface WorkerLimits {
 export interface JobReport {
   cpuMs: number;
   peakRssBytes: number;
+  /** Resident memory when the job ended (what the worker keeps for its next job). */
+  endRssBytes: number;
 }
 
 export type WorkerExitReason = JobLimit | 'memory_budget' | 'crash' | 'recycle' | 'shutdown' | 'startup' | 'aborted';
@@ -120,7 +122,7 @@ export class WorkerProcess {
     this.jobsRun += 1;
     const pid = this.#child.pid!;
     const start = await sampleProcess(pid);
-    const report: JobReport = { cpuMs: 0, peakRssBytes: start?.rssBytes ?? 0 };
+    const report: JobReport = { cpuMs: 0, peakRssBytes: start?.rssBytes ?? 0, endRssBytes: 0 };
     let watchdog: NodeJS.Timeout | undefined;
     const onAbort = () => this.kill(signal.reason === 'wall' ? 'wall' : 'aborted');
     try {
@@ -146,7 +148,10 @@ export class WorkerProcess {
       signal.removeEventListener('abort', onAbort);
       this.#current = undefined;
       const end = await sampleProcess(pid);
-      if (end !== undefined) report.cpuMs = Math.max(report.cpuMs, end.cpuMs - (start?.cpuMs ?? 0));
+      if (end !== undefined) {
+        report.cpuMs = Math.max(report.cpuMs, end.cpuMs - (start?.cpuMs ?? 0));
+        report.endRssBytes = end.rssBytes;
+      }
       onReport?.(report);
     }
   }

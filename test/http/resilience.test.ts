@@ -94,6 +94,27 @@ describe('resilience', () => {
     assert.equal((await service.get('/readyz')).status, 200);
   });
 
+  it('takes a place in the pool before fetching: an overloaded service does not touch upstreams', async () => {
+    const slow = await startUpstream({
+      '/slow': async (_req, res) => {
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        res.writeHead(200, { 'Content-Type': 'text/plain' });
+        res.end('slow');
+      },
+      '/untouched': serve('never fetched', 'text/plain'),
+    });
+    try {
+      const fetching = [1, 2, 3].map(() => service.get(`/length?${query({ a: slow.url('/slow'), b: slow.url('/slow') })}`));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const refused = await service.get(`/length?${query({ a: slow.url('/untouched'), b: slow.url('/untouched') })}`);
+      assert.equal(refused.status, 503);
+      assert.equal(slow.hits.get('/untouched'), undefined);
+      assert.deepEqual((await Promise.all(fetching)).map((r) => r.status), [200, 200, 200]);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('answers a worker crash with 500 INTERNAL without internals, and recovers', async () => {
     const res = await hostile('test_exit');
     assert.equal(res.status, 500);

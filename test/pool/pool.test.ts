@@ -181,6 +181,34 @@ describe('DiffPool deadlines and admission', () => {
     assert.equal((await budgeted.run(job('test_echo'), deadline())).diff, 'hello');
   });
 
+  it('replaces a worker that kept much of a big job\'s memory, and reuses a lean one', async (t) => {
+    const { pool, exits } = createPool();
+    t.after(() => pool.close(0));
+    await pool.start();
+    const lean = [(await pool.run(job('test_echo'), deadline())).pid, (await pool.run(job('test_echo'), deadline())).pid];
+    assert.equal(lean[0], lean[1]);
+    // 100 MiB held to the end of the job: over half the 192 MiB resident limit, under the whole.
+    assert.equal((await pool.run(job('test_hold', '100'), deadline())).diff, 100);
+    const after = (await pool.run(job('test_echo'), deadline())).pid;
+    assert.notEqual(after, lean[1]);
+    assert.ok(exits.includes('recycle'));
+  });
+
+  it('counts requests admitted before their job is submitted, and gives the place back on release', async (t) => {
+    const { pool } = createPool({ workers: 1, maxQueued: 1 });
+    t.after(() => pool.close(0));
+    await pool.start();
+    const first = pool.admit();
+    const second = pool.admit();
+    assert.equal(pool.unavailableReason(), 'queue full');
+    assert.throws(() => pool.admit(), (err: DiffguardError) => err.type === 'OVERLOADED');
+    second.release();
+    second.release();
+    assert.equal(pool.admitted, 1);
+    assert.equal((await first.run(job('test_echo'), deadline())).diff, 'hello');
+    assert.equal(pool.admitted, 0);
+  });
+
   it('recycles a worker after its maximum number of jobs', async (t) => {
     const { pool, exits } = createPool({ maxJobsPerWorker: 2 });
     t.after(() => pool.close(0));
