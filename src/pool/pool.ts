@@ -75,6 +75,8 @@ export class DiffPool {
   #broken: string | undefined;
   #budgetWatch: NodeJS.Timeout | undefined;
   #admitted = 0;
+  /** Workers to be replaced (recycled); each serves on until a successor is ready. */
+  readonly #retiring = new Set<WorkerProcess>();
   readonly #drainWaiters: (() => void)[] = [];
   restarts = 0;
 
@@ -91,7 +93,8 @@ export class DiffPool {
       this.#budgetWatch = setInterval(() => void this.#enforceMemoryBudget(this.#options.memoryBudgetMib!), BUDGET_CHECK_INTERVAL_MS);
       this.#budgetWatch.unref();
     }
-    const workers = Array.from({ length: this.#options.workers }, () => this.#spawn());
+    this.#ensureWorkers();
+    const workers = [...this.#all];
     const results = await Promise.allSettled(workers.map((worker) => worker.ready));
     if (results.every((result) => result.status === 'rejected')) {
       const first = results[0] as PromiseRejectedResult | undefined;
@@ -261,6 +264,12 @@ export class DiffPool {
       () => {
         this.#consecutiveStartupFailures = 0;
         this.#broken = undefined;
+        // A successor is ready: one idle worker waiting to retire can go now.
+        const retiring = this.#idle.find((idle) => this.#retiring.has(idle));
+        if (retiring !== undefined) {
+          this.#removeIdle(retiring);
+          void retiring.stop('recycle');
+        }
         this.#release(worker);
       },
       () => {},
@@ -269,8 +278,14 @@ export class DiffPool {
     return worker;
   }
 
+  /** Starts workers until the pool has its size, not counting workers that are retiring. */
+  #ensureWorkers(): void {
+    while (!this.#closing && this.#all.size - this.#retiring.size < this.#options.workers) this.#spawn();
+  }
+
   #onExit(worker: WorkerProcess, reason: WorkerExitReason): void {
     this.#all.delete(worker);
+    this.#retiring.delete(worker);
     this.#removeIdle(worker);
     this.#options.observer?.workerExited?.({ reason, pid: worker.pid, output: worker.stderrTail });
     if (this.#closing) return;
@@ -281,11 +296,11 @@ export class DiffPool {
       if (this.#useDataLimit && this.#consecutiveStartupFailures >= 2) this.#useDataLimit = false;
       if (this.#consecutiveStartupFailures >= MAX_CONSECUTIVE_STARTUP_FAILURES) {
         this.#broken = worker.stderrTail.split('\n').at(-1) || 'workers fail to start';
-        setTimeout(() => this.#closing || this.#spawn(), 5_000).unref();
+        setTimeout(() => this.#ensureWorkers(), 5_000).unref();
         return;
       }
     }
-    this.#spawn();
+    this.#ensureWorkers();
   }
 
   #acquire(signal: AbortSignal): Promise<WorkerProcess> {
@@ -311,14 +326,28 @@ export class DiffPool {
     // A worker that kept much of a big job's memory is replaced rather than reused: the next job
     // then starts from a fresh baseline (so memory limits hit the same inputs every time), and idle
     // workers do not hold memory that the other jobs need.
+    // (While draining, workers are not recycled: no successor would be started.)
     const bloated = report !== undefined && report.endRssBytes > RECYCLE_RSS_SHARE * this.#options.limits.rssLimitMib * MiB;
-    // While draining, workers are not recycled: no replacement would be started for queued jobs.
-    if ((bloated || worker.jobsRun >= this.#options.maxJobsPerWorker) && !this.#closing) {
+    if (bloated && !this.#closing) {
       void worker.stop('recycle');
       return;
     }
+    // A worker that is merely old (slow leaks) retires but serves on until its successor is ready,
+    // so routine recycling costs no capacity.
+    if (worker.jobsRun >= this.#options.maxJobsPerWorker && !this.#closing && !this.#retiring.has(worker)) {
+      this.#retiring.add(worker);
+      this.#ensureWorkers();
+    }
     const waiter = this.#waiters.shift();
     if (waiter !== undefined) waiter(worker);
+    else if (this.#retiring.has(worker) && this.#readyWorkers() >= this.#options.workers) void worker.stop('recycle');
     else if (!this.#idle.includes(worker)) this.#idle.push(worker);
+  }
+
+  /** Workers that are up and not retiring. */
+  #readyWorkers(): number {
+    let count = 0;
+    for (const worker of this.#all) if (worker.isReady && !this.#retiring.has(worker)) count += 1;
+    return count;
   }
 }

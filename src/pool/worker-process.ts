@@ -52,6 +52,7 @@ export class WorkerProcess {
   #current: { id: number; resolve: (outcome: DiffOutcome) => void; reject: (err: DiffguardError) => void } | undefined;
   #nextId = 1;
   #alive = true;
+  #started = false;
 
   constructor(modulePath: string, limits: WorkerLimits) {
     this.#limits = limits;
@@ -82,7 +83,10 @@ export class WorkerProcess {
       this.#child.on('message', onMessage);
       this.#child.once('exit', () => reject(new InternalError(`diff worker exited during start-up: ${this.stderrTail || 'no output'}`)));
     });
-    this.ready.catch(() => {});
+    this.ready.then(
+      () => (this.#started = true),
+      () => {},
+    );
     this.#child.on('message', (message: ChildMessage) => this.#onMessage(message));
     this.#child.on('error', () => {}); // spawn errors surface as 'exit' too
     this.exited = new Promise((resolve) => {
@@ -101,6 +105,11 @@ export class WorkerProcess {
 
   get alive(): boolean {
     return this.#alive;
+  }
+
+  /** Started and able to take jobs. */
+  get isReady(): boolean {
+    return this.#started && this.#alive;
   }
 
   get busy(): boolean {
