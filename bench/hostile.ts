@@ -96,6 +96,7 @@ function buildCases(hostile: HostileServer): HostileCase[] {
   }
   add({ id: 'big-pdf', group: 'huge body', label: '50 MiB PDF, chunked, no Content-Length', diffType: 'html_text_dmp', a: '/big-pdf', b: '/page/2.b.html', expected: [422, 502] });
   add({ id: 'big-pdf-lying', group: 'huge body', label: '50 MiB PDF as text/html, chunked', diffType: 'html_text_dmp', a: '/big-pdf?ct=text%2Fhtml', b: '/page/2.b.html', expected: [422, 502] });
+  add({ id: 'big-pdf-preamble', group: 'huge body', label: 'HTML-looking warning + 50 MiB PDF, as text/html, chunked', diffType: 'html_source_dmp', a: '/big-pdf-preamble', b: '/page/2.b.html', expected: [422] });
   add({ id: 'gzip-bomb', group: 'huge body', label: 'gzip bomb (1 GiB of zeros, ≈1 MiB gzipped)', diffType: 'html_text_dmp', a: '/gzip-bomb', b: '/page/2.b.html', expected: [422, 502] });
   add({ id: 'gzip-bomb-text', group: 'huge body', label: 'gzip bomb of spaces (1 GiB, ≈1 MiB gzipped)', diffType: 'html_text_dmp', a: '/gzip-bomb/text', b: '/page/2.b.html', expected: [502] });
   add({ id: 'lying-length-short', group: 'lying upstream', label: 'Content-Length 1 MiB, 10 KiB sent, connection dropped', diffType: 'html_text_dmp', a: '/lying-length/short', b: '/page/3.b.html', expected: [502] });
@@ -104,6 +105,13 @@ function buildCases(hostile: HostileServer): HostileCase[] {
   add({ id: 'redirect-loop', group: 'lying upstream', label: 'redirect loop', diffType: 'html_text_dmp', a: '/loop/a', b: '/page/3.b.html', expected: [502] });
   for (const t of HTML_TYPES) {
     add({ id: `deep-${t}`, group: 'deep nesting', label: '<div> × 100 000', diffType: t, a: '/deep/a', b: '/deep/b', expected: [200, 413, 422] });
+  }
+  for (const t of HTML_TYPES) {
+    add({ id: `attributes-${t}`, group: 'many attributes', label: 'one element with 1 000 000 attributes (≈7 MB)', diffType: t, a: '/many-attributes/a', b: '/many-attributes/b', expected: t === 'html_source_dmp' ? [200] : [413] });
+  }
+  for (const t of ['html_text_dmp', 'html_token', 'links_json']) {
+    // An ordinary size with a large tree: a clean 200 or 413, never a memory kill.
+    add({ id: `paragraphs-${t}`, group: 'large tree', label: '60 000 paragraphs (≈3.3 MB), one changed', diffType: t, a: '/many-paragraphs/a', b: '/many-paragraphs/b', expected: [200, 413] });
   }
   for (const t of ['side_by_side_text', 'html_text_dmp', 'html_source_dmp', 'html_token']) {
     add({ id: `long-line-${t}`, group: 'long line', label: '10 MB single line (one word changed)', diffType: t, a: '/long-line/a', b: '/long-line/b', expected: [200, 413, 422] });

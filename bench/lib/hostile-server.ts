@@ -22,6 +22,10 @@ export interface HostilePayloads {
   unrelatedTexts: [Buffer, Buffer];
   pages: readonly PagePair[];
   oneMiBPages: { a: Buffer; b: Buffer };
+  /** One element with 1 000 000 distinct attributes (≈7 MB): parse cost that element counts miss. */
+  manyAttributes: [Buffer, Buffer];
+  /** 60 000 short paragraphs (≈3.3 MB): a page of ordinary size whose parse tree is large. */
+  manyParagraphs: [Buffer, Buffer];
 }
 
 /** A small but well-formed one-page PDF with a binary (random) stream, as real PDFs have. */
@@ -85,6 +89,12 @@ export async function buildHostilePayloads(pages: readonly PagePair[]): Promise<
     return Buffer.from(html(`<p>${change ? `${line.slice(0, middle)} CHANGED${line.slice(middle)}` : line}</p>`), 'latin1');
   };
   const gzipBombInflatedBytes = 1024 * MiB;
+  const manyAttributes = (label: string) => {
+    const attributes = Array.from({ length: 1_000_000 }, (_, i) => `${i.toString(36)}=1`).join(' ');
+    return Buffer.from(html(`<p ${attributes}>version ${label}</p>`));
+  };
+  const manyParagraphs = (label: string) =>
+    Buffer.from(html(Array.from({ length: 60_000 }, (_, i) => `<p>${i === 30_000 ? label : words[i % words.length]} ${i}</p>`).join('\n')));
   return {
     pdf: buildPdf(),
     randomBlobs: [randomBytes(8 * MiB), randomBytes(8 * MiB)],
@@ -96,6 +106,8 @@ export async function buildHostilePayloads(pages: readonly PagePair[]): Promise<
     unrelatedTexts: [wordSalad(words, 5_000_000, 101, 12), wordSalad(words, 5_000_000, 202, 12)],
     pages,
     oneMiBPages: buildScaledPair(pages, MiB),
+    manyAttributes: [manyAttributes('a'), manyAttributes('b')],
+    manyParagraphs: [manyParagraphs('before'), manyParagraphs('after')],
   };
 }
 
@@ -201,6 +213,27 @@ export async function startHostileServer(payloads: HostilePayloads): Promise<Hos
         while (sent < BIG_PDF_BYTES) {
           if (!(await write(res, caseId, filler))) return;
           sent += filler.byteLength;
+        }
+        res.end();
+        return;
+      }
+      case '/many-attributes/a':
+      case '/many-attributes/b':
+        await sendWhole(res, caseId, payloads.manyAttributes[route.endsWith('a') ? 0 : 1], { 'content-type': 'text/html; charset=utf-8' });
+        return;
+      case '/many-paragraphs/a':
+      case '/many-paragraphs/b':
+        await sendWhole(res, caseId, payloads.manyParagraphs[route.endsWith('a') ? 0 : 1], { 'content-type': 'text/html; charset=utf-8' });
+        return;
+      case '/big-pdf-preamble': {
+        // A server-side warning printed before a 50 MiB PDF, all served as text/html (chunked): the
+        // body starts like HTML, but `%PDF-` is within its first 1024 bytes.
+        res.writeHead(200, { 'content-type': 'text/html' });
+        const preamble = '<br />\n<b>Warning</b>:  Cannot modify header information - headers already sent in <b>/var/www/report.php</b> on line <b>12</b><br />\n';
+        if (!(await write(res, caseId, Buffer.from(`${preamble}%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Length 52428800 >>\nstream\n`, 'latin1')))) return;
+        const filler = randomBytes(64 * 1024);
+        for (let sent = 0; sent < BIG_PDF_BYTES; sent += filler.byteLength) {
+          if (!(await write(res, caseId, filler))) return;
         }
         res.end();
         return;
