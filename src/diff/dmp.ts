@@ -2,8 +2,7 @@
 // @sanity/diff-match-patch keeps UTF-16 surrogate pairs whole (emoji are never split), unlike
 // the original JS port. Its `timeout` is in seconds and treats 0 as "1 s", so a budget is
 // always passed explicitly.
-import { cleanupSemantic, makeDiff } from '@sanity/diff-match-patch';
-import { keepSurrogatePairsWhole } from './text-engine.ts';
+import { diffWholeTexts } from './text-engine.ts';
 import type { DiffSegment } from './types.ts';
 
 export interface DmpOptions {
@@ -13,9 +12,7 @@ export interface DmpOptions {
 
 /** Character-level diff of two strings with semantic cleanup. Segments are `[op, text]`, op -1/0/1. */
 export function diffTexts(a: string, b: string, options: DmpOptions): DiffSegment[] {
-  const diffs = makeDiff(a, b, { checkLines: false, timeout: Math.max(options.timeoutMs, 1) / 1000 });
-  // Semantic cleanup can still move half of a surrogate pair into an equal segment: repair that.
-  return keepSurrogatePairsWhole(cleanupSemantic(diffs).map(([op, text]) => [op, text] as DiffSegment));
+  return diffWholeTexts(a, b, options.timeoutMs);
 }
 
 /** Number of segments that are not equal (the anchor's `change_count`). */

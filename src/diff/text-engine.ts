@@ -36,49 +36,34 @@ export function diffTextUnits(a: string, b: string, options: TextDiffOptions): T
       // No semantic cleanup on token ids: its scoring reads ids as characters (whitespace,
       // punctuation) and its merging would fold a single equal line between two changed ones
       // into one big replacement. The raw token diff is minimal and reads like wdiff / diff.
-      let encoded = diffWithTrimmedEnds(encoding.a, encoding.b, options.timeoutMs, { semanticCleanup: false });
+      let encoded = diffWholeTexts(encoding.a, encoding.b, options.timeoutMs, { semanticCleanup: false });
       // Context is cut before decoding, where one code unit is one token.
       if (options.context !== null) encoded = applyContext(encoded, options.context, codeUnitUnits);
       return { segments: decodeSegments(encoded, encoding.tokens), granularity: options.granularity };
     }
   }
-  let segments = diffWithTrimmedEnds(a, b, options.timeoutMs);
+  let segments = diffWholeTexts(a, b, options.timeoutMs);
   if (options.context !== null) segments = applyContext(segments, options.context, codePointUnits);
   return { segments, granularity: 'char' };
 }
 
 /**
- * diff-match-patch with the common prefix and suffix removed first by a linear scan (dmp's own
- * search is a binary search over substring comparisons: O(n log n) on a huge shared prefix).
- * The middle gets the raw diff, and semantic cleanup then runs on the whole diff, prefix and
- * suffix included, because cleanup looks at the equalities around each edit: this gives the same
- * segments as diffing the whole texts in one call (the anchor's behaviour). `semanticCleanup:
- * false` returns dmp's raw (minimal) diff instead. Surrogate pairs are never split.
+ * diff-match-patch on the whole texts, as the anchor calls it: one `makeDiff` (which strips the
+ * common prefix and suffix itself, diffs the middle, then runs cleanupMerge over the re-joined
+ * result, which can slide an edit into the prefix), then semantic cleanup over all of it.
+ * Nothing is trimmed beforehand: any pre-trimming skips that cleanupMerge and gives different
+ * segments on a few percent of small edits. (dmp's own prefix search costs ~70 ms on a 10 M-char
+ * text, inside the time budget.) `semanticCleanup: false` returns dmp's raw (minimal) diff.
+ * Surrogate pairs are never split.
  */
-export function diffWithTrimmedEnds(a: string, b: string, timeoutMs: number, { semanticCleanup = true } = {}): DiffSegment[] {
+export function diffWholeTexts(a: string, b: string, timeoutMs: number, { semanticCleanup = true } = {}): DiffSegment[] {
   if (a === b) return a === '' ? [] : [[0, a]];
-  const prefixLength = commonPrefixLength(a, b);
-  const suffixLength = commonSuffixLength(a, b, prefixLength);
-  const middle = makeDiff(a.slice(prefixLength, a.length - suffixLength), b.slice(prefixLength, b.length - suffixLength), {
+  const raw = makeDiff(a, b, {
     checkLines: false,
     // Seconds; @sanity/diff-match-patch reads 0 as "1 s", hence the floor of 1 ms.
     timeout: Math.max(timeoutMs, 1) / 1000,
   });
-  const whole: [number, string][] = [];
-  if (prefixLength > 0) whole.push([0, a.slice(0, prefixLength)]);
-  for (const [op, text] of middle) {
-    const last = whole[whole.length - 1];
-    if (text === '') continue;
-    if (op === 0 && last !== undefined && last[0] === 0) last[1] += text;
-    else whole.push([op, text]);
-  }
-  if (suffixLength > 0) {
-    const last = whole[whole.length - 1];
-    const suffix = a.slice(a.length - suffixLength);
-    if (last !== undefined && last[0] === 0) last[1] += suffix;
-    else whole.push([0, suffix]);
-  }
-  const cleaned = semanticCleanup ? cleanupSemantic(whole as Parameters<typeof cleanupSemantic>[0]) : whole;
+  const cleaned = semanticCleanup ? cleanupSemantic(raw) : raw;
   return keepSurrogatePairsWhole(cleaned.map(([op, text]) => [op, text] as DiffSegment));
 }
 

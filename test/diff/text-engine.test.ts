@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { cleanupSemantic, makeDiff } from '@sanity/diff-match-patch';
 import { diffTexts } from '../../src/diff/dmp.ts';
 import {
   applyContext,
   commonPrefixLength,
   commonSuffixLength,
   diffTextUnits,
-  diffWithTrimmedEnds,
+  diffWholeTexts,
   encodeTokens,
   keepSurrogatePairsWhole,
   MAX_DISTINCT_TOKENS,
@@ -15,7 +16,6 @@ import {
 } from '../../src/diff/text-engine.ts';
 import type { DiffSegment } from '../../src/diff/types.ts';
 import { seededRandom as randomGenerator } from '../helpers/random.ts';
-
 
 const PIECES = ['a', 'b', 'c', 'the', ' ', ' ', '\n', '\n\n', '.', '👈', '👌', '😀', 'é'];
 
@@ -49,14 +49,64 @@ function hasSplitSurrogate(segments: readonly DiffSegment[]): boolean {
   return segments.some(([, text]) => /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(text));
 }
 
-describe('diffWithTrimmedEnds', () => {
-  it('gives exactly the segments of one whole-text dmp call (the anchor\'s), pairs kept whole', () => {
+/** The anchor's call, written out independently: one whole-text dmp diff, then semantic cleanup (pairs repaired). */
+function anchorDiff(a: string, b: string): DiffSegment[] {
+  const raw = makeDiff(a, b, { checkLines: false, timeout: 2 });
+  return keepSurrogatePairsWhole(cleanupSemantic(raw).map(([op, text]) => [op, text] as DiffSegment));
+}
+
+/** Few symbols make repeats, so dmp's cleanupMerge has edits to slide into the common prefix. */
+const FUZZ_ALPHABETS: readonly (readonly string[])[] = [
+  ['a', 'b'],
+  ['a', 'b', 'c', ' ', '\n'],
+  ['👈', '👌', '😀', 'a', ' '],
+  PIECES,
+];
+
+describe('diffWholeTexts', () => {
+  it('gives exactly the anchor\'s segments: whole-text dmp then semantic cleanup', () => {
+    // Found by fuzzing: trimming the common ends before dmp skipped its final cleanupMerge.
+    assert.deepEqual(diffWholeTexts('bc\ncbab', 'ba b', 2000), [
+      [-1, 'bc\nc'],
+      [0, 'ba'],
+      [1, ' '],
+      [0, 'b'],
+    ]);
+    assert.deepEqual(diffWholeTexts('👈😀a a', '👈a aaa', 2000), [
+      [0, '👈'],
+      [-1, '😀'],
+      [0, 'a a'],
+      [1, 'aa'],
+    ]);
+    let pairs = 0;
+    for (let seed = 1; seed <= 40; seed += 1) {
+      const random = randomGenerator(seed);
+      for (let round = 0; round < 250; round += 1) {
+        const alphabet = FUZZ_ALPHABETS[Math.floor(random() * FUZZ_ALPHABETS.length)]!;
+        const pick = (): string => alphabet[Math.floor(random() * alphabet.length)]!;
+        const points = Array.from({ length: 2 + Math.floor(random() * 14) }, pick);
+        const a = points.join('');
+        for (let edits = 2 + Math.floor(random() * 4); edits > 0; edits -= 1) {
+          const at = Math.floor(random() * (points.length + 1));
+          const kind = random();
+          if (kind < 0.33) points.splice(at, 1);
+          else if (kind < 0.66) points.splice(at, 0, pick());
+          else points.splice(at, 1, pick());
+        }
+        const b = random() < 0.9 ? points.join('') : randomText(random, 1 + Math.floor(random() * 30));
+        assert.deepEqual(diffWholeTexts(a, b, 2000), anchorDiff(a, b), `seed ${seed}: ${JSON.stringify([a, b])}`);
+        pairs += 1;
+      }
+    }
+    assert.equal(pairs, 10_000);
+  });
+
+  it('is what the links and html_token sub-diffs use too', () => {
     const random = randomGenerator(42);
     for (let round = 0; round < 400; round += 1) {
       const a = randomText(random, 5 + Math.floor(random() * 60));
       const b = random() < 0.8 ? mutate(random, a) : randomText(random, 5 + Math.floor(random() * 60));
-      const whole = keepSurrogatePairsWhole(diffTexts(a, b, { timeoutMs: 2000 }));
-      assert.deepEqual(diffWithTrimmedEnds(a, b, 2000), whole, JSON.stringify([a, b]));
+      assert.deepEqual(diffTexts(a, b, { timeoutMs: 2000 }), anchorDiff(a, b), JSON.stringify([a, b]));
     }
   });
 
@@ -65,14 +115,14 @@ describe('diffWithTrimmedEnds', () => {
     for (let round = 0; round < 300; round += 1) {
       const a = randomText(random, 1 + Math.floor(random() * 40));
       const b = mutate(random, a);
-      const segments = diffWithTrimmedEnds(a, b, 2000);
+      const segments = diffWholeTexts(a, b, 2000);
       assert.deepEqual(rebuild(segments), { a, b });
       assert.ok(!hasSplitSurrogate(segments), JSON.stringify([a, b, segments]));
     }
   });
 
   it('keeps an emoji whole when only its low surrogate differs', () => {
-    assert.deepEqual(diffWithTrimmedEnds('I 👈 it', 'I 👌 it', 2000), [
+    assert.deepEqual(diffWholeTexts('I 👈 it', 'I 👌 it', 2000), [
       [0, 'I '],
       [-1, '👈'],
       [1, '👌'],
@@ -84,7 +134,7 @@ describe('diffWithTrimmedEnds', () => {
     const shared = 'lorem ipsum dolor '.repeat(200_000);
     const a = `${shared}cat${shared}`;
     const b = `${shared}hat${shared}`;
-    assert.deepEqual(diffWithTrimmedEnds(a, b, 2000), [
+    assert.deepEqual(diffWholeTexts(a, b, 2000), [
       [0, `${shared}`],
       [-1, 'c'],
       [1, 'h'],
@@ -93,10 +143,10 @@ describe('diffWithTrimmedEnds', () => {
   });
 
   it('handles identical and empty inputs', () => {
-    assert.deepEqual(diffWithTrimmedEnds('', '', 2000), []);
-    assert.deepEqual(diffWithTrimmedEnds('same', 'same', 2000), [[0, 'same']]);
-    assert.deepEqual(diffWithTrimmedEnds('', 'new', 2000), [[1, 'new']]);
-    assert.deepEqual(diffWithTrimmedEnds('old', '', 2000), [[-1, 'old']]);
+    assert.deepEqual(diffWholeTexts('', '', 2000), []);
+    assert.deepEqual(diffWholeTexts('same', 'same', 2000), [[0, 'same']]);
+    assert.deepEqual(diffWholeTexts('', 'new', 2000), [[1, 'new']]);
+    assert.deepEqual(diffWholeTexts('old', '', 2000), [[-1, 'old']]);
   });
 });
 
