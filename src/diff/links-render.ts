@@ -47,6 +47,8 @@ function styleSheet(insertionColor: string, deletionColor: string): string {
     `.links-list--item[wm-deleted] td { background: ${deletion}; }`,
     `ins.wm-diff { all: unset; background: ${insertion}; text-decoration: none; }`,
     `del.wm-diff { all: unset; background: ${deletion}; text-decoration: line-through; }`,
+    // As the anchor's stylesheet (spec §2.8): never show script text, should any reach the page.
+    'script { display: none !important; }',
   ].join('\n');
 }
 

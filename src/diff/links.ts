@@ -81,7 +81,9 @@ export function budgetedSubdiff(timeoutMs: number, totalMs: number): Subdiff {
 }
 
 function readPage(side: DiffSide, name: 'a' | 'b', options: LinksOptions): PageLinks {
-  const document = parseHtmlDocument(side.text, { maxNodes: options.maxHtmlNodes, side: name });
+  // Scripting off, as the anchor's parser (and our visible text): a link inside <noscript> is an
+  // element to find, not part of one raw text node.
+  const document = parseHtmlDocument(side.text, { maxNodes: options.maxHtmlNodes, side: name, scriptingEnabled: false });
   return extractPageLinks(document, { pageUrl: side.url, maxLinks: options.maxLinks, side: name });
 }
 

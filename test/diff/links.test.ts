@@ -129,6 +129,13 @@ describe('links_json: conformance examples (spec/diff-types.md §2.7, html-token
     assert.deepEqual(linksJson(a, b).diff.map(([code]) => code), [0, 100, 0]);
   });
 
+  it('finds links inside <noscript> (parsed with scripting off, as the anchor does)', () => {
+    assert.deepEqual(linksJson('<p>none</p>', '<noscript><p><a href="/no-js">Plain version</a></p></noscript>'), {
+      change_count: 1,
+      diff: [[1, link('Plain version', '/no-js')]],
+    });
+  });
+
   it('handles documents nested 100 000 deep', () => {
     const result = linksJson('<div>'.repeat(100_000) + '<a href="/y">y</a>', '<a href="/x">' + '<span>'.repeat(100_000) + 'deep text');
     assert.deepEqual(result.diff, [[1, link('deep text', '/x')], [-1, link('y', '/y')]]);
@@ -181,6 +188,7 @@ describe('links: HTML rendering (spec/diff-types.md §2.8)', () => {
     assert.equal(getAttribute(style, 'id'), 'wm-diff-style');
     assert.match(textOf(style), /#a1d76a/);
     assert.match(textOf(style), /#e8a4c8/);
+    assert.match(textOf(style), /(^|\n)script \{ display: none !important; \}/);
 
     const table = findFirstElement(document, 'table')!;
     assert.equal(getAttribute(table, 'class'), 'links-list');
