@@ -6,11 +6,13 @@
 //   timeout_ms=N        dmp time budget, 1..DiffSettings.dmpMaxTimeoutMs (default dmpTimeoutMs)
 //   granularity=G       char (default) | word | line; the output then says which granularity was
 //                       used as `"granularity"` (`char` if word/line had too many distinct tokens)
-//   context=N           keep only N units (chars, words or lines) of equal text around each
-//                       change; the output then has `"context": N`, and every cut equal run is
-//                       two adjacent equal segments `[0, head], [0, tail]` (dmp never emits two
-//                       in a row, so that pair marks the elision; at the very start the head is
-//                       "" and at the very end the tail is ""). change_count is unaffected.
+//   context=N           N ≥ 1: keep only N units (chars, words or lines) of equal text around
+//                       each change; the output then has `"context": N`. A cut equal run between
+//                       changes is two adjacent equal segments `[0, head], [0, tail]` (dmp never
+//                       emits two in a row, so that pair marks the gap); the equal text before the
+//                       first change keeps only its last N units and the one after the last change
+//                       its first N. No segment is empty; without changes the diff is `[]`. The
+//                       texts cannot be rebuilt from such a diff. change_count is unaffected.
 // Without these parameters the output is the anchor's, exactly.
 
 import { BadRequestError, TooLargeError } from '../errors.ts';
@@ -55,7 +57,8 @@ export function parseDmpOptions(params: DiffParams, settings: DiffSettings): Dmp
     }
     granularity = requested as Granularity;
   }
-  const context = params.context === undefined ? null : parseIntegerParam('context', params.context, 0, MAX_CONTEXT);
+  // At least 1: with 0 nothing would be left to show where a run between two changes was cut.
+  const context = params.context === undefined ? null : parseIntegerParam('context', params.context, 1, MAX_CONTEXT);
   return {
     timeoutMs,
     granularity,

@@ -331,13 +331,18 @@ function decodeSegments(segments: readonly DiffSegment[], tokens: readonly strin
 // ---- context ----------------------------------------------------------------------------------
 
 /**
- * Keeps only `context` units of each equal segment next to a change. An equal segment with more
- * units than it needs to keep is replaced by two equal segments, its head and its tail; two
- * adjacent equal segments therefore always mark an elision between them (dmp never emits two in a
- * row). The first segment keeps no head and the last no tail, so a cut there gives `[0, ""]`.
- * Units: code points by default (a pair is never split); code units of token-encoded text.
+ * Keeps only `context` (≥ 1) units of each equal segment next to a change. An equal run between
+ * two changes that has more than 2 × context units becomes two equal segments, its head and its
+ * tail: two adjacent equal segments therefore always mark text left out between them (dmp never
+ * emits two in a row). A leading equal run keeps only its tail and a trailing one only its head,
+ * so text may be left out before the first segment and after the last. No segment is ever empty,
+ * and a diff without changes becomes `[]`. Units: code points by default (a pair is never split);
+ * code units of token-encoded text.
  */
 export function applyContext(segments: readonly DiffSegment[], context: number, units: UnitCutter = codePointUnits): DiffSegment[] {
+  // With 0 a run between two changes would vanish, and the changes on either side would read as one.
+  if (!Number.isSafeInteger(context) || context < 1) throw new RangeError(`context must be a whole number ≥ 1, got ${context}`);
+  if (segments.every(([op]) => op === 0)) return [];
   const out: DiffSegment[] = [];
   segments.forEach((segment, index) => {
     const [op, text] = segment;
@@ -351,7 +356,8 @@ export function applyContext(segments: readonly DiffSegment[], context: number, 
       out.push(segment);
       return;
     }
-    out.push([0, units.head(text, keepHead)], [0, units.tail(text, keepTail)]);
+    if (keepHead > 0) out.push([0, units.head(text, keepHead)]);
+    if (keepTail > 0) out.push([0, units.tail(text, keepTail)]);
   });
   return out;
 }

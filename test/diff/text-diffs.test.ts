@@ -178,12 +178,10 @@ describe('html_source_dmp', () => {
     assert.deepEqual(result, {
       change_count: 2,
       diff: [
-        [0, ''],
         [0, 'gamma '],
         [-1, 'delta'],
         [1, 'DELTA'],
         [0, ' epsilon'],
-        [0, ''],
       ],
       granularity: 'word',
       context: 2,
@@ -199,7 +197,20 @@ describe('html_source_dmp', () => {
     const full = runDiff(htmlSourceDmpDiff, a, b);
     const trimmed = runDiff(htmlSourceDmpDiff, a, b, { context: '4' });
     assert.equal(trimmed.change_count, full.change_count);
-    assert.deepEqual(trimmed.diff, [[0, ''], [0, 'ame '], [-1, 'old'], [1, 'new'], [0, ' sam'], [0, '']]);
+    assert.deepEqual(trimmed.diff, [[0, 'ame '], [-1, 'old'], [1, 'new'], [0, ' sam']]);
+  });
+
+  it('gives an empty diff for identical texts with context, and never an empty segment', () => {
+    assert.deepEqual(runDiff(htmlSourceDmpDiff, 'same text', 'same text', { context: '3' }), { change_count: 0, diff: [], context: 3 });
+    assert.deepEqual(runDiff(htmlSourceDmpDiff, '', '', { context: '3' }), { change_count: 0, diff: [], context: 3 });
+    assert.deepEqual(runDiff(htmlTextDmpDiff, '<p>one two</p>', '<p>one two</p>', { context: '1', granularity: 'word' }), {
+      change_count: 0,
+      diff: [],
+      granularity: 'word',
+      context: 1,
+    });
+    const cutAtStart = runDiff(htmlSourceDmpDiff, 'a long shared start, then X', 'a long shared start, then Y', { context: '3' });
+    assert.deepEqual(cutAtStart.diff, [[0, 'en '], [-1, 'X'], [1, 'Y']]);
   });
 });
 
@@ -219,7 +230,7 @@ describe('parseDmpOptions', () => {
     assert.equal(parseDmpOptions({ timeout_ms: '1' }, settings).timeoutMs, 1);
     assert.equal(parseDmpOptions({ timeout_ms: '10000' }, settings).timeoutMs, 10_000);
     assert.equal(parseDmpOptions({ granularity: 'LINE' }, settings).granularity, 'line');
-    assert.equal(parseDmpOptions({ context: '0' }, settings).context, 0);
+    assert.equal(parseDmpOptions({ context: '1' }, settings).context, 1);
   });
 
   it('refuses bad values with BadRequestError', () => {
@@ -233,6 +244,7 @@ describe('parseDmpOptions', () => {
       { granularity: 'sentence' },
       { granularity: '' },
       { context: '-1' },
+      { context: '0' },
       { context: 'all' },
       { context: '1e3' },
     ];

@@ -279,7 +279,6 @@ describe('applyContext', () => {
 
   it('cuts long equal runs to N units around each change, as an adjacent equal pair', () => {
     assert.deepEqual(applyContext(segments, 2), [
-      [0, ''],
       [0, 'ij'],
       [-1, 'X'],
       [1, 'Y'],
@@ -287,42 +286,53 @@ describe('applyContext', () => {
       [0, '89'],
       [1, 'Z'],
       [0, 'kl'],
-      [0, ''],
     ]);
   });
 
   it('keeps an equal run that is not longer than the context it needs', () => {
     assert.deepEqual(applyContext(segments, 5), [
-      [0, ''],
       [0, 'fghij'],
       [-1, 'X'],
       [1, 'Y'],
       [0, '0123456789'],
       [1, 'Z'],
       [0, 'klmno'],
-      [0, ''],
     ]);
     assert.deepEqual(applyContext(segments, 10), segments);
+    assert.deepEqual(applyContext([[0, 'ab'], [1, 'c'], [0, 'de']], 2), [[0, 'ab'], [1, 'c'], [0, 'de']]);
   });
 
-  it('with 0 keeps only the changes, and cuts an unchanged text entirely', () => {
-    assert.deepEqual(
-      applyContext(segments, 0).filter(([op]) => op !== 0),
-      segments.filter(([op]) => op !== 0),
-    );
-    assert.deepEqual(applyContext([[0, 'same']], 3), [
-      [0, ''],
-      [0, ''],
-    ]);
+  it('never emits an empty segment, and gives [] when nothing changed', () => {
+    assert.deepEqual(applyContext([[0, 'same']], 3), []);
+    assert.deepEqual(applyContext([[0, 'ab']], 3), []);
+    assert.deepEqual(applyContext([], 3), []);
+    assert.deepEqual(applyContext([[1, 'new'], [0, 'abcdef']], 1), [[1, 'new'], [0, 'a']]);
+    assert.deepEqual(applyContext([[0, 'abcdef'], [-1, 'old']], 1), [[0, 'f'], [-1, 'old']]);
+    const random = randomGenerator(5);
+    for (let round = 0; round < 300; round += 1) {
+      const a = randomText(random, 1 + Math.floor(random() * 60));
+      const b = random() < 0.2 ? a : mutate(random, a);
+      for (const granularity of ['char', 'word', 'line'] as Granularity[]) {
+        const context = 1 + Math.floor(random() * 4);
+        const { segments: cut } = diffTextUnits(a, b, { timeoutMs: 2000, granularity, context });
+        const { segments: whole } = diffTextUnits(a, b, { timeoutMs: 2000, granularity, context: null });
+        const where = `${granularity} ${context} ${JSON.stringify([a, b])}`;
+        assert.ok(cut.every(([, text]) => text !== ''), where);
+        assert.deepEqual(cut.filter(([op]) => op !== 0), whole.filter(([op]) => op !== 0), where);
+        if (a === b) assert.deepEqual(cut, [], where);
+      }
+    }
+  });
+
+  it('refuses a context below 1 (a run between two changes would vanish without a trace)', () => {
+    assert.throws(() => applyContext(segments, 0), RangeError);
   });
 
   it('counts code points, never splitting an emoji', () => {
     assert.deepEqual(applyContext([[0, '😀😀😀😀'], [1, '!'], [0, '👈👈👈']], 1), [
-      [0, ''],
       [0, '😀'],
       [1, '!'],
       [0, '👈'],
-      [0, ''],
     ]);
   });
 
@@ -331,21 +341,17 @@ describe('applyContext', () => {
     const a = 'one two three four five six';
     const b = 'one two three FOUR five six';
     assert.deepEqual(diffTextUnits(a, b, { ...options, granularity: 'word' }).segments, [
-      [0, ''],
       [0, ' '],
       [-1, 'four'],
       [1, 'FOUR'],
       [0, ' '],
-      [0, ''],
     ]);
     const lines = (changed: string): string => ['1', '2', '3', changed, '5', '6'].join('\n');
     assert.deepEqual(diffTextUnits(lines('4'), lines('four'), { ...options, granularity: 'line' }).segments, [
-      [0, ''],
       [0, '3\n'],
       [-1, '4\n'],
       [1, 'four\n'],
       [0, '5\n'],
-      [0, ''],
     ]);
   });
 });
