@@ -45,12 +45,20 @@ function countReplacementCharacters(text: string): number {
   return count;
 }
 
+export interface DecodeOptions {
+  /** The version's Content-Type header, for its charset (and whether it is XML). */
+  contentType?: string | undefined;
+  ignoreDecodingErrors: boolean;
+  /** Which version this is, named in UNDECODABLE_CONTENT. */
+  side?: 'a' | 'b';
+}
+
 /**
  * Decode a body to text like a browser. Invalid bytes and NULs become U+FFFD; never throws for bad bytes,
  * but throws UndecodableContentError when more than 25% of the characters are U+FFFD (binary posing as
  * text), unless `ignoreDecodingErrors`.
  */
-export function decodeBody(bytes: Uint8Array, options: { contentType?: string; ignoreDecodingErrors: boolean }): string {
+export function decodeBody(bytes: Uint8Array, options: DecodeOptions): string {
   if (bytes.length === 0) return '';
   const encoding = chooseEncoding(bytes, options.contentType);
   // TextDecoder strips a BOM matching the encoding; replacement mode never throws.
@@ -59,9 +67,10 @@ export function decodeBody(bytes: Uint8Array, options: { contentType?: string; i
     const replaced = countReplacementCharacters(text);
     if (replaced > text.length * MAX_REPLACEMENT_SHARE) {
       const percent = Math.round((replaced / text.length) * 100);
+      const subject = options.side === undefined ? 'The body' : `\`${options.side}\``;
       throw new UndecodableContentError(
-        `${percent}% of the text decoded as ${encoding} is replacement characters: the body looks binary`,
-        { encoding, replacement_characters: replaced, characters: text.length },
+        `${subject} is mostly undecodable as ${encoding} (${percent}% of its characters are replacement characters): it looks binary`,
+        { ...(options.side === undefined ? {} : { side: options.side }), encoding, replacement_characters: replaced, characters: text.length },
       );
     }
   }

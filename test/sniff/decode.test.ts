@@ -77,6 +77,16 @@ describe('decodeBody: binary posing as text (the 25% U+FFFD limit)', () => {
     });
   });
 
+  it('names the side that failed, in the message and the details', () => {
+    assert.throws(() => decodeBody(concat(ascii('abcdefgh'), new Uint8Array(8)), { contentType: 'text/plain; charset=windows-1252', ignoreDecodingErrors: false, side: 'b' }), (err: unknown) => {
+      assert.ok(err instanceof UndecodableContentError);
+      assert.match(err.message, /^`b` is mostly undecodable as windows-1252 \(50% of its characters are replacement characters\)/);
+      assert.deepEqual(err.details, { side: 'b', encoding: 'windows-1252', replacement_characters: 8, characters: 16 });
+      return true;
+    });
+    assert.throws(() => decodeBody(random.subarray(0, 4096), { contentType: 'text/html', ignoreDecodingErrors: false, side: 'a' }), { message: /^`a` is mostly undecodable as utf-8/ });
+  });
+
   it('… unless ignoreDecodingErrors', () => {
     const text = decodeBody(random, { contentType: 'text/html', ignoreDecodingErrors: true });
     assert.ok(countFFFD(text) > text.length / 4);
