@@ -12,8 +12,8 @@ function send(message: ChildMessage): void {
   process.send?.(message);
 }
 
-function toDiffSide(side: JobSide, needsText: boolean, ignoreDecodingErrors: boolean) {
-  const text = needsText ? decodeBody(side.bytes, { contentType: side.contentType, ignoreDecodingErrors }) : '';
+function toDiffSide(name: 'a' | 'b', side: JobSide, needsText: boolean, ignoreDecodingErrors: boolean) {
+  const text = needsText ? decodeBody(side.bytes, { contentType: side.contentType, ignoreDecodingErrors, side: name }) : '';
   return { bytes: side.bytes, text, ...(side.url === undefined ? {} : { url: side.url }) };
 }
 
@@ -21,8 +21,8 @@ export function runJob(diffTypes: ReadonlyMap<string, DiffDefinition<any>>, job:
   try {
     const definition = diffTypes.get(job.diffType);
     if (definition === undefined) throw new UnknownDiffTypeError(`Unknown diff type ${job.diffType}`);
-    const a = toDiffSide(job.a, definition.needsText, job.ignoreDecodingErrors);
-    const b = toDiffSide(job.b, definition.needsText, job.ignoreDecodingErrors);
+    const a = toDiffSide('a', job.a, definition.needsText, job.ignoreDecodingErrors);
+    const b = toDiffSide('b', job.b, definition.needsText, job.ignoreDecodingErrors);
     return { ok: true, result: definition.run(a, b, job.options) };
   } catch (err) {
     if (err instanceof RangeError && OUT_OF_MEMORY_MESSAGE.test(err.message)) {
