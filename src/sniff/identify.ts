@@ -5,13 +5,13 @@ import type { ContentTypeInfo, ContentTypeOption } from './types.ts';
 import { contentFamily, isTextualMediaType, parseDeclaredContentType } from './media-types.ts';
 import { resolveEncodingLabel, utf16FromFirstBytes } from './encoding-labels.ts';
 import { countBinaryDataBytes, isMostlyBinary } from './binary-bytes.ts';
-import { classifyXmlRoot, mediaTypeOfXmlRoot } from './xml-root.ts';
+import { classifyXmlRoot, mediaTypeOfXmlRoot, type XmlRootKind } from './xml-root.ts';
 
 /** How many bytes of a body are read before deciding what it is (file-type wants ≥ 4100 for a few formats; 4 KiB covers the rest). */
 export const SNIFF_WINDOW_BYTES = 4096;
 
-/** Real PDFs may carry junk before `%PDF-`; Adobe readers look for it within the first 1024 bytes. */
-const PDF_SEARCH_BYTES = 1024;
+/** Real PDFs (and PostScript) may carry junk before their signature; Adobe readers look for it within the first 1024 bytes. */
+export const SIGNATURE_SEARCH_BYTES = 1024;
 
 /** What the first bytes of a body say. */
 export interface SniffedContent {
@@ -20,6 +20,8 @@ export interface SniffedContent {
   isText: boolean;
   /** The bytes are a binary format (magic number, or mostly binary bytes): they beat a text header. */
   isBinaryFormat: boolean;
+  /** For text starting with `<`: what its root element makes it as XML (an `<html>` root → 'xhtml'), if complete in the window. */
+  xmlRoot?: XmlRootKind;
 }
 
 function isWhitespaceByte(byte: number | undefined): boolean {
@@ -30,8 +32,31 @@ function latin1(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }
 
-/** `%PDF-1.7`-style signature anywhere in the first 1024 bytes (digit.digit so prose mentioning "%PDF-" does not count). */
+/** `%PDF-1.7`, `%!PS-Adobe-3.0`: the version digits keep prose that merely mentions "%PDF-" out. */
 const EMBEDDED_PDF_SIGNATURE = /%PDF-\d\.\d/;
+const EMBEDDED_POSTSCRIPT_SIGNATURE = /%!PS-Adobe-\d/;
+/** What follows a real signature: a PDF's first object (`4 0 obj`), PostScript's DSC comments (`%%Creator:`). Bounded repeats keep the scan linear. */
+const PDF_OBJECT = /\d{1,10}[\t\n\f\r ]{1,8}\d{1,5}[\t\n\f\r ]{1,8}obj\b/;
+const POSTSCRIPT_DSC_COMMENT = /[\r\n]%%[A-Za-z]/;
+
+/**
+ * PDF and PostScript by signature: at the start (after whitespace), or anywhere in the first 1024 bytes when the
+ * format's structure follows it (junk before a PDF, e.g. a PHP warning, is common; an HTML page mentioning
+ * "%PDF-1.4" in prose is not a PDF). Both formats can be all-ASCII, so no binary-byte evidence is needed.
+ */
+function documentSignature(bytes: Uint8Array, start: number): string | undefined {
+  const head = latin1(bytes.subarray(start, start + 16));
+  if (head.startsWith('%PDF-')) return 'application/pdf';
+  if (head.startsWith('%!PS-Adobe-')) return 'application/postscript';
+  // The signature itself (`%PDF-`) must start and end within the 1024 bytes; its version digits may follow after.
+  const searched = latin1(bytes.subarray(0, SIGNATURE_SEARCH_BYTES + 4));
+  const within = (at: number, signature: string): boolean => at >= 0 && at + signature.length <= SIGNATURE_SEARCH_BYTES;
+  const pdfAt = searched.search(EMBEDDED_PDF_SIGNATURE);
+  if (within(pdfAt, '%PDF-') && PDF_OBJECT.test(latin1(bytes.subarray(pdfAt)))) return 'application/pdf';
+  const postscriptAt = searched.search(EMBEDDED_POSTSCRIPT_SIGNATURE);
+  if (within(postscriptAt, '%!PS-Adobe-') && POSTSCRIPT_DSC_COMMENT.test(latin1(bytes.subarray(postscriptAt)))) return 'application/postscript';
+  return undefined;
+}
 
 /** JSON looks like `{"` / `{}` / `[` + a JSON value start; plain prose rarely starts that way. */
 const JSON_START = /^(?:\{\s*(?:"|\}|$)|\[\s*(?:[{["\d\-\]]|true\b|false\b|null\b|$))/;
@@ -56,13 +81,12 @@ export async function sniffBytes(window: Uint8Array, declaredCharset?: string): 
   const { bytes, isTranscoded } = textView(window, declaredCharset);
   const binaryByteCount = countBinaryDataBytes(bytes);
   const binary = (mediaType: string): SniffedContent => ({ mediaType, isText: false, isBinaryFormat: true });
-  const text = (mediaType: string): SniffedContent => ({ mediaType, isText: true, isBinaryFormat: false });
 
   let start = 0;
   while (isWhitespaceByte(bytes[start])) start++;
-  const head = latin1(bytes.subarray(start, start + 64));
-  if (head.startsWith('%PDF-')) return binary('application/pdf');
-  if (head.startsWith('%!PS-Adobe-')) return binary('application/postscript');
+  // Before any HTML pattern: a PHP warning (`<br />\n<b>Warning</b>…`) in front of a PDF is still a PDF.
+  const document = documentSignature(bytes, start);
+  if (document !== undefined) return binary(document);
 
   // A magic number is only believed if the window also holds binary bytes: "BMW…" is not a bitmap,
   // "ID3 tags…" not an MP3. (PDF and PostScript, which can be all-ASCII, are matched above.)
@@ -74,22 +98,23 @@ export async function sniffBytes(window: Uint8Array, declaredCharset?: string): 
   // WHATWG MIME Sniffing "identify an unknown MIME type" (HTML tag patterns, <?xml, image/audio/archive tables),
   // as implemented by whatwg-mimetype; we only take its HTML, XML and (backed by binary bytes) magic answers.
   const whatwg = computedMIMEType(bytes).essence;
-  if (whatwg === 'text/html') return text('text/html');
+  const isHtml = whatwg === 'text/html';
   const isXmlProlog = whatwg === 'text/xml';
-  if (!isXmlProlog && whatwg !== 'text/plain' && whatwg !== 'application/octet-stream' && binaryByteCount > 0) {
+  if (!isHtml && !isXmlProlog && whatwg !== 'text/plain' && whatwg !== 'application/octet-stream' && binaryByteCount > 0) {
     return binary(whatwg);
   }
-
-  const window1k = latin1(bytes.subarray(0, PDF_SEARCH_BYTES));
-  if (bytes[start] === 0x3c /* < */) {
-    const root = classifyXmlRoot(latin1(bytes), start);
-    if (isXmlProlog) return text(mediaTypeOfXmlRoot(root ?? 'other'));
-    // Without a prolog only roots that name themselves (<svg>, <rss>, <feed>) are taken as XML.
-    if (root !== null && root !== 'other' && root !== 'xhtml') return text(mediaTypeOfXmlRoot(root));
-  }
-  if (EMBEDDED_PDF_SIGNATURE.test(window1k)) return binary('application/pdf');
+  // The binary-byte rule holds for the whole window, whatever its first bytes look like: `<html>` followed by
+  // random bytes is not a page.
   if (isMostlyBinary(bytes, binaryByteCount)) return binary('application/octet-stream');
-  if (JSON_START.test(head)) return text('application/json');
+
+  const xmlRoot = bytes[start] === 0x3c /* < */ ? (classifyXmlRoot(latin1(bytes), start) ?? undefined) : undefined;
+  const text = (mediaType: string): SniffedContent =>
+    xmlRoot === undefined ? { mediaType, isText: true, isBinaryFormat: false } : { mediaType, isText: true, isBinaryFormat: false, xmlRoot };
+  if (isHtml) return text('text/html');
+  if (isXmlProlog) return text(mediaTypeOfXmlRoot(xmlRoot ?? 'other'));
+  // Without a prolog only roots that name themselves (<svg>, <rss>, <feed>) are taken as XML.
+  if (xmlRoot !== undefined && xmlRoot !== 'other' && xmlRoot !== 'xhtml') return text(mediaTypeOfXmlRoot(xmlRoot));
+  if (JSON_START.test(latin1(bytes.subarray(start, start + 64)))) return text('application/json');
   return text('text/plain');
 }
 
@@ -104,9 +129,14 @@ function agrees(declared: string, sniffed: string): boolean {
   return family !== 'other' && family === contentFamily(sniffed);
 }
 
-/** Generic XML header, specific sniffed XML (XHTML, SVG, feed): the bytes refine the header. */
-function refinesGenericXml(declared: string, sniffed: string): boolean {
-  return contentFamily(declared) === 'xml' && ['xhtml', 'svg', 'feed'].includes(contentFamily(sniffed));
+/**
+ * Generic XML header, specific XML bytes (XHTML, SVG, feed): the bytes refine the header. XHTML without an
+ * `<?xml` prolog sniffs as HTML; under an XML header its `<html>` root (namespace or not) makes it XHTML.
+ */
+function refineGenericXml(declared: string, sniffed: SniffedContent): string | undefined {
+  if (contentFamily(declared) !== 'xml' || sniffed.mediaType === undefined || !sniffed.isText) return undefined;
+  if (['xhtml', 'svg', 'feed'].includes(contentFamily(sniffed.mediaType))) return sniffed.mediaType;
+  return sniffed.xmlRoot === 'xhtml' ? mediaTypeOfXmlRoot('xhtml') : undefined;
 }
 
 /**
@@ -141,9 +171,8 @@ export async function identifyContent(
     }
     return fromBytes();
   }
-  if (sniffed.mediaType !== undefined && refinesGenericXml(declared, sniffed.mediaType)) {
-    return describe(sniffed.mediaType, 'both', true, charset);
-  }
+  const refined = refineGenericXml(declared, sniffed);
+  if (refined !== undefined) return describe(refined, 'both', true, charset);
   const source = sniffed.mediaType !== undefined && agrees(declared, sniffed.mediaType) ? 'both' : 'header';
   return describe(declared, source, isTextualMediaType(declared), charset);
 }

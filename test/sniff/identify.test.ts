@@ -179,6 +179,22 @@ const WRONG_HEADER_CASES: Array<{
   { name: 'BOM-less UTF-16LE HTML declared charset=utf-16le', bytes: () => new Uint8Array(Buffer.from('<html><body><p>Grüße</p></body></html>', 'utf16le')), header: 'text/html; charset=utf-16le', option: 'normal', media_type: 'text/html', source: 'both', text: true, html: true },
   { name: 'BOM-less UTF-16LE HTML, undeclared, looks binary (as in browsers)', bytes: () => new Uint8Array(Buffer.from('<html><body><p>Grüße</p></body></html>', 'utf16le')), header: undefined, option: 'normal', media_type: 'application/octet-stream', source: 'sniffed', text: false, html: false },
   { name: 'BOM-less UTF-16LE XML prolog', bytes: () => new Uint8Array(Buffer.from('<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>', 'utf16le')), header: undefined, option: 'normal', media_type: 'image/svg+xml', source: 'sniffed', text: true, html: false },
+  // A preamble that looks like HTML does not hide a PDF, PostScript or binary bytes behind it.
+  { name: 'PDF behind a PHP warning served as text/html', bytes: () => fixture('sniff/pdf-php-warning-prefix.pdf'), header: 'text/html; charset=UTF-8', option: 'normal', media_type: 'application/pdf', source: 'sniffed', text: false, html: false },
+  { name: 'PDF behind a PHP warning, no header', bytes: () => fixture('sniff/pdf-php-warning-prefix.pdf'), header: undefined, option: 'normal', media_type: 'application/pdf', source: 'sniffed', text: false, html: false },
+  { name: 'PDF behind a PHP warning, nocheck', bytes: () => fixture('sniff/pdf-php-warning-prefix.pdf'), header: 'text/html', option: 'nocheck', media_type: 'application/pdf', source: 'sniffed', text: false, html: false },
+  { name: '<html> followed by random bytes served as text/html', bytes: () => concat(ascii('<html><head><title>x</title></head><body>'), randomBytes(8192)), header: 'text/html', option: 'normal', media_type: 'application/octet-stream', source: 'sniffed', text: false, html: false },
+  { name: '<!DOCTYPE html> followed by random bytes, no header', bytes: () => concat(ascii('<!DOCTYPE html>\n'), randomBytes(8192)), header: undefined, option: 'normal', media_type: 'application/octet-stream', source: 'sniffed', text: false, html: false },
+  { name: 'PostScript behind a junk line served as text/plain', bytes: () => ascii('Content-Disposition: inline\r\n%!PS-Adobe-3.0\n%%Creator: groff\n%%Pages: 1\n'), header: 'text/plain', option: 'normal', media_type: 'application/postscript', source: 'sniffed', text: false, html: false },
+  { name: 'PostScript behind an HTML-looking preamble served as text/html', bytes: () => ascii('<br />\n<b>Notice</b>: x<br />\n%!PS-Adobe-2.0 EPSF-2.0\r\n%%BoundingBox: 0 0 10 10\r\n'), header: 'text/html', option: 'normal', media_type: 'application/postscript', source: 'sniffed', text: false, html: false },
+  { name: 'HTML that mentions %!PS-Adobe-3.0 in prose stays HTML', bytes: () => ascii('<html><body><p>PostScript files start with %!PS-Adobe-3.0 and a comment.</p></body></html>'), header: undefined, option: 'normal', media_type: 'text/html', source: 'sniffed', text: true, html: true },
+  // XHTML without an <?xml prolog sniffs as HTML; under a generic XML header it is XHTML (spec: "XML that is XHTML").
+  { name: 'XHTML without a prolog served as application/xml', bytes: () => fixture('sniff/page-no-prolog.xhtml'), header: 'application/xml', option: 'normal', media_type: 'application/xhtml+xml', source: 'both', text: true, html: true },
+  { name: 'XHTML without a prolog served as text/xml; charset=utf-8', bytes: () => fixture('sniff/page-no-prolog.xhtml'), header: 'text/xml; charset=utf-8', option: 'normal', media_type: 'application/xhtml+xml', source: 'both', text: true, html: true },
+  { name: '<html> root without a namespace served as application/xml', bytes: () => ascii('<html><head><title>t</title></head><body><p>x</p></body></html>'), header: 'application/xml', option: 'normal', media_type: 'application/xhtml+xml', source: 'both', text: true, html: true },
+  { name: 'XHTML-namespace root that is not <html>, no prolog, served as application/xml', bytes: () => ascii('<page xmlns="http://www.w3.org/1999/xhtml"><p>x</p></page>'), header: 'application/xml', option: 'normal', media_type: 'application/xhtml+xml', source: 'both', text: true, html: true },
+  { name: 'XML with a leading comment (sniffs as HTML) served as application/xml stays XML', bytes: () => ascii('<!-- export --><catalog><item/></catalog>'), header: 'application/xml', option: 'normal', media_type: 'application/xml', source: 'header', text: true, html: false },
+  { name: 'XHTML without a prolog, no header (HTML is fine)', bytes: () => fixture('sniff/page-no-prolog.xhtml'), header: undefined, option: 'normal', media_type: 'text/html', source: 'sniffed', text: true, html: true },
   { name: '<!-- comment --> then a page', bytes: () => ascii('<!-- generated --><html><body>x</body></html>'), header: undefined, option: 'normal', media_type: 'text/html', source: 'sniffed', text: true, html: true },
 ];
 
@@ -223,5 +239,30 @@ describe('identifyContent details', () => {
     assert.equal((await identifyContent(undefined, body(5), 'normal')).media_type, 'text/plain');
     assert.equal((await identifyContent(undefined, body(6), 'normal')).media_type, 'application/octet-stream');
     assert.equal((await identifyContent('text/html', body(6), 'normal')).media_type, 'application/octet-stream');
+  });
+
+  it('the 5% binary-byte limit holds for a window that starts like HTML too (limit)', async () => {
+    const page = (binaryBytes: number) => concat(ascii('<html><body>'), ascii('a'.repeat(88 - binaryBytes)), new Uint8Array(binaryBytes));
+    assert.equal((await identifyContent(undefined, page(5), 'normal')).media_type, 'text/html');
+    assert.equal((await identifyContent(undefined, page(6), 'normal')).media_type, 'application/octet-stream');
+    assert.equal((await identifyContent('text/html', page(6), 'normal')).media_type, 'application/octet-stream');
+  });
+
+  it('finds %PDF- behind an HTML preamble within the first 1024 bytes only (limit)', async () => {
+    const pdf = fixture('encoding/simple.pdf');
+    const preamble = (n: number) => ascii(`<br />\n<b>Warning</b>: ${'w'.repeat(n - 30)}<br />\n`);
+    assert.equal(preamble(1000).length, 1000);
+    assert.equal((await identifyContent('text/html', concat(preamble(1019), pdf), 'normal')).media_type, 'application/pdf');
+    // Starting at byte 1020, `%PDF-` ends past byte 1024: not looked for. The PDF's binary stream is
+    // then past the 4 KiB window too, so what is left is the header's word.
+    const late = concat(preamble(1020), ascii('%PDF-1.4\n1 0 obj\n<< >>\nendobj\n'));
+    assert.equal((await identifyContent('text/html', late, 'normal')).media_type, 'text/html');
+  });
+
+  it('finds %!PS-Adobe- within the first 1024 bytes only (limit)', async () => {
+    const postscript = ascii('%!PS-Adobe-3.0\n%%Creator: x\n');
+    const junk = (n: number) => ascii(`${'j'.repeat(n - 1)}\n`);
+    assert.equal((await identifyContent('text/plain', concat(junk(1013), postscript), 'normal')).media_type, 'application/postscript');
+    assert.equal((await identifyContent('text/plain', concat(junk(1014), postscript), 'normal')).media_type, 'text/plain');
   });
 });
