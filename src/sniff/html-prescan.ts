@@ -33,17 +33,24 @@ interface Attribute {
   next: number;
 }
 
-/** "Get an attribute": reads one attribute at `pos`; null when the tag ends (or the bytes run out). */
-function getAttribute(bytes: Uint8Array, start: number): Attribute | null {
+/** The bytes ended inside a tag: the standard aborts the whole prescan (a tag must end within the 1024 bytes). */
+const OUT_OF_BYTES = 'out of bytes';
+
+/**
+ * "Get an attribute": reads one attribute at `pos`; null when the tag ends first, OUT_OF_BYTES when the bytes
+ * run out before the attribute (or the tag) does.
+ */
+function getAttribute(bytes: Uint8Array, start: number): Attribute | null | typeof OUT_OF_BYTES {
   const end = bytes.length;
   let pos = start;
   while (pos < end && (isSpace(bytes[pos]) || bytes[pos] === 0x2f /* / */)) pos++;
-  if (pos >= end || bytes[pos] === 0x3e /* > */) return null;
+  if (pos >= end) return OUT_OF_BYTES;
+  if (bytes[pos] === 0x3e /* > */) return null;
   let name = '';
   let value = '';
   // Attribute name.
   for (;;) {
-    if (pos >= end) return null;
+    if (pos >= end) return OUT_OF_BYTES;
     const byte = bytes[pos]!;
     if (byte === 0x3d /* = */ && name !== '') {
       pos++;
@@ -51,6 +58,7 @@ function getAttribute(bytes: Uint8Array, start: number): Attribute | null {
     }
     if (isSpace(byte)) {
       while (pos < end && isSpace(bytes[pos])) pos++;
+      if (pos >= end) return OUT_OF_BYTES;
       if (bytes[pos] !== 0x3d) return { name, value, next: pos };
       pos++;
       break;
@@ -61,12 +69,12 @@ function getAttribute(bytes: Uint8Array, start: number): Attribute | null {
   }
   // Attribute value.
   while (pos < end && isSpace(bytes[pos])) pos++;
-  if (pos >= end) return null;
+  if (pos >= end) return OUT_OF_BYTES;
   const first = bytes[pos]!;
   if (first === 0x22 || first === 0x27) {
     pos++;
     for (;;) {
-      if (pos >= end) return null;
+      if (pos >= end) return OUT_OF_BYTES;
       const byte = bytes[pos]!;
       pos++;
       if (byte === first) return { name, value, next: pos };
@@ -75,7 +83,7 @@ function getAttribute(bytes: Uint8Array, start: number): Attribute | null {
   }
   if (first === 0x3e) return { name, value, next: pos };
   for (;;) {
-    if (pos >= end) return null;
+    if (pos >= end) return OUT_OF_BYTES;
     const byte = bytes[pos]!;
     if (isSpace(byte) || byte === 0x3e) return { name, value, next: pos };
     value += String.fromCharCode(lower(byte));
@@ -106,6 +114,7 @@ export function charsetFromMetaContent(content: string): string | null {
 
 /**
  * Prescan the first 1024 bytes for `<meta charset>` / `<meta http-equiv=Content-Type content="…charset=…">`.
+ * A tag that does not end within them is not read (the standard aborts the prescan when the bytes run out).
  * Returns the encoding name (per `resolveLabel`), with the standard's UTF-16 → UTF-8 and
  * x-user-defined → windows-1252 fix-ups, or null.
  */
@@ -130,9 +139,12 @@ export function prescanForEncoding(input: Uint8Array, resolveLabel: (label: stri
       const seen = new Set<string>();
       let gotPragma = false;
       let needPragma: boolean | null = null;
-      let charset: string | null = null;
+      // The standard's "null" (nothing yet) is `undefined` here, its "failure" (an unknown label) is `null`:
+      // only a still-null charset may be taken from `content`; a `charset` attribute always sets it.
+      let charset: string | null | undefined;
       for (;;) {
         const attribute = getAttribute(bytes, pos);
+        if (attribute === OUT_OF_BYTES) return null;
         if (attribute === null) break;
         pos = attribute.next;
         if (seen.has(attribute.name)) continue;
@@ -142,7 +154,7 @@ export function prescanForEncoding(input: Uint8Array, resolveLabel: (label: stri
         } else if (attribute.name === 'content') {
           const label = charsetFromMetaContent(attribute.value);
           const encoding = label === null ? null : resolveLabel(label);
-          if (encoding !== null && charset === null) {
+          if (encoding !== null && charset === undefined) {
             charset = encoding;
             needPragma = true;
           }
@@ -151,7 +163,7 @@ export function prescanForEncoding(input: Uint8Array, resolveLabel: (label: stri
           needPragma = false;
         }
       }
-      if (needPragma === null || (needPragma && !gotPragma) || charset === null) continue;
+      if (needPragma === null || (needPragma && !gotPragma) || charset === null || charset === undefined) continue;
       if (charset === 'utf-16le' || charset === 'utf-16be') return 'utf-8';
       if (charset === 'x-user-defined') return 'windows-1252';
       return charset;
@@ -161,6 +173,7 @@ export function prescanForEncoding(input: Uint8Array, resolveLabel: (label: stri
       while (pos < end && !isSpace(bytes[pos]) && bytes[pos] !== 0x3e) pos++;
       for (;;) {
         const attribute = getAttribute(bytes, pos);
+        if (attribute === OUT_OF_BYTES) return null;
         if (attribute === null) break;
         pos = attribute.next;
       }

@@ -24,6 +24,13 @@ const CASES: Array<[string, string, string | null]> = [
   ['doctype and processing instruction skipped', '<!DOCTYPE html><?php echo 1 ?><meta charset="shift_jis">', 'shift_jis'],
   ['duplicate attribute: first wins', '<meta charset="gbk" charset="euc-jp">', 'gbk'],
   ['unterminated attribute value', '<meta charset="gbk', null],
+  ['a tag the bytes end inside is not read (the prescan aborts)', '<meta charset="gbk"', null],
+  ['… even with an unquoted value and a trailing space', '<meta charset=gbk ', null],
+  // WHATWG: `content` only sets a still-null charset; `charset` always sets it (whatever came first).
+  ['charset attribute after content wins', '<meta http-equiv="Content-Type" content="text/html; charset=big5" charset="shift_jis">', 'shift_jis'],
+  ['charset attribute before content wins', '<meta charset="shift_jis" http-equiv="Content-Type" content="text/html; charset=big5">', 'shift_jis'],
+  ['an unknown charset label is a failure, not "no charset yet": content cannot fill it in', '<meta charset="bogus" http-equiv="Content-Type" content="text/html; charset=big5"><meta charset="euc-kr">', 'euc-kr'],
+  ['an unknown label in content leaves charset null for a later charset attribute', '<meta http-equiv="Content-Type" content="text/html; charset=bogus" charset="gbk">', 'gbk'],
   ['no meta at all', '<html><body><p>hello</p></body></html>', null],
   ['empty input', '', null],
 ];
@@ -37,6 +44,12 @@ describe('HTML prescan for <meta> encodings', () => {
     const meta = '<meta charset="shift_jis">';
     assert.equal(prescan(' '.repeat(PRESCAN_BYTES - meta.length) + meta), 'shift_jis');
     assert.equal(prescan(' '.repeat(PRESCAN_BYTES) + meta), null);
+  });
+
+  it('ignores a <meta> that starts before byte 1024 but ends after it (the standard aborts at the end condition)', () => {
+    const meta = '<meta charset="shift_jis">';
+    // Only the closing '>' is past the limit: the attribute is complete, the tag is not.
+    assert.equal(prescan(' '.repeat(PRESCAN_BYTES - meta.length + 1) + meta), null);
   });
 });
 
