@@ -53,13 +53,24 @@ export interface DecodeOptions {
   side?: 'a' | 'b';
 }
 
-/**
- * Decode a body to text like a browser. Invalid bytes and NULs become U+FFFD; never throws for bad bytes,
- * but throws UndecodableContentError when more than 25% of the characters are U+FFFD (binary posing as
- * text), unless `ignoreDecodingErrors`.
- */
+export interface DecodedText {
+  text: string;
+  /** The encoding used; undefined for an empty body (nothing to decode). */
+  encoding?: string;
+}
+
+/** decodeVersion's text only. */
 export function decodeBody(bytes: Uint8Array, options: DecodeOptions): string {
-  if (bytes.length === 0) return '';
+  return decodeVersion(bytes, options).text;
+}
+
+/**
+ * Decode a body to text like a browser, and say with which encoding. Invalid bytes and NULs become U+FFFD;
+ * never throws for bad bytes, but throws UndecodableContentError when more than 25% of the characters are
+ * U+FFFD (binary posing as text), unless `ignoreDecodingErrors`.
+ */
+export function decodeVersion(bytes: Uint8Array, options: DecodeOptions): DecodedText {
+  if (bytes.length === 0) return { text: '' };
   const encoding = chooseEncoding(bytes, options.contentType);
   // TextDecoder strips a BOM matching the encoding; replacement mode never throws.
   const text = new TextDecoder(encoding).decode(bytes).replaceAll('\0', '\uFFFD');
@@ -74,5 +85,5 @@ export function decodeBody(bytes: Uint8Array, options: DecodeOptions): string {
       );
     }
   }
-  return text;
+  return { text, encoding };
 }

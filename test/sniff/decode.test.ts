@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeBody } from '../../src/sniff/index.ts';
+import { decodeBody, decodeVersion } from '../../src/sniff/index.ts';
 import { chooseEncoding } from '../../src/sniff/decode.ts';
 import { resolveEncodingLabel } from '../../src/sniff/encoding-labels.ts';
 import { DETECTION_SAMPLE_BYTES } from '../../src/sniff/charset-detect.ts';
@@ -52,6 +52,12 @@ describe('decodeBody: encoding choice and text', () => {
       for (const s of excludes) assert.ok(!text.includes(s), `did not expect ${JSON.stringify(s)}`);
     });
   }
+
+  it('decodeVersion reports the encoding it used', () => {
+    assert.equal(decodeVersion(fixture('sniff/shift_jis-meta.html'), { contentType: 'text/html', ignoreDecodingErrors: false }).encoding, 'shift_jis');
+    assert.deepEqual(decodeVersion(ascii('caf\xe9'), { contentType: 'text/plain; charset=latin1', ignoreDecodingErrors: false }), { text: 'café', encoding: 'windows-1252' });
+    assert.deepEqual(decodeVersion(new Uint8Array(0), { contentType: 'text/html; charset=gbk', ignoreDecodingErrors: false }), { text: '' });
+  });
 
   it('an empty body is valid text', () => {
     assert.equal(decode(fixture('encoding/empty.txt')), '');
