@@ -11,7 +11,7 @@ import { classifyXmlRoot, mediaTypeOfXmlRoot, type XmlRootKind } from './xml-roo
 export const SNIFF_WINDOW_BYTES = 4096;
 
 /** Real PDFs (and PostScript) may carry junk before their signature; Adobe readers look for it within the first 1024 bytes. */
-export const SIGNATURE_SEARCH_BYTES = 1024;
+const SIGNATURE_SEARCH_BYTES = 1024;
 
 /** What the first bytes of a body say. */
 export interface SniffedContent {
