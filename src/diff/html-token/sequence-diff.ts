@@ -3,6 +3,9 @@
 // unit per id, at most ~63 k distinct tokens). The approach is patience diff: trim the common
 // prefix/suffix, anchor on ids that occur exactly once on each side (longest increasing run of
 // such pairs), recurse between anchors, and finish small ranges with Myers' O(ND) algorithm.
+// Repetitive content (a table of small numbers, text from a small vocabulary) has no unique
+// ids, so such a range anchors on runs of tokens (up to 32) that occur once on each side
+// instead; without any anchor, Myers alone would need O((n+m)·D) work there and give up.
 // A work budget proportional to the input turns pathological inputs into a coarser (still
 // valid) diff instead of quadratic time, like dmp's timeout.
 
@@ -120,21 +123,39 @@ interface Scratch {
   countB: Int32Array;
   /** Per id: next unpaired b position of that id. */
   headB: Int32Array;
+  /** Distinct ids in the range last given to findAnchors. */
+  distinct: number;
 }
 
-/** Ids occurring at most this often (equally on both sides) can anchor when no id is unique. */
+interface Anchors {
+  pairsA: Int32Array;
+  pairsB: Int32Array;
+  count: number;
+}
+
+/** Ids occurring at most this often (equally on both sides) can anchor when nothing unique does. */
 const MAX_ANCHOR_OCCURRENCES = 64;
 
 /**
- * Anchor candidates of a range, in a order: pairs of ids that occur exactly once on each side;
- * failing that (repetitive content), ids that occur equally often (≤ 64) on both sides, their
- * k-th occurrences paired. Undefined when there are none.
+ * Anchor candidates of a range, in a order: ids that occur equally often on both sides, at most
+ * `maxOccurrences` times, their k-th occurrences paired (with 1: ids unique on each side).
+ * Undefined when there are none.
  */
-function findAnchors(a: Int32Array, b: Int32Array, range: Range, scratch: Scratch): { pairsA: Int32Array; pairsB: Int32Array; count: number } | undefined {
+function findAnchors(a: Int32Array, b: Int32Array, range: Range, scratch: Scratch, maxOccurrences: number): Anchors | undefined {
   const { aLo, aHi, bLo, bHi } = range;
   const { countA, countB, headB } = scratch;
-  for (let i = aLo; i < aHi; i += 1) countA[a[i]!]! += 1;
-  for (let j = bLo; j < bHi; j += 1) countB[b[j]!]! += 1;
+  let distinct = 0;
+  for (let i = aLo; i < aHi; i += 1) {
+    const id = a[i]!;
+    if (countA[id] === 0) distinct += 1;
+    countA[id] = countA[id]! + 1;
+  }
+  for (let j = bLo; j < bHi; j += 1) {
+    const id = b[j]!;
+    if (countA[id] === 0 && countB[id] === 0) distinct += 1;
+    countB[id] = countB[id]! + 1;
+  }
+  scratch.distinct = distinct;
   // Linked lists of b positions per id, in order.
   const nextB = new Int32Array(bHi - bLo);
   for (let j = bHi - 1; j >= bLo; j -= 1) {
@@ -146,19 +167,16 @@ function findAnchors(a: Int32Array, b: Int32Array, range: Range, scratch: Scratc
   const pairsA = new Int32Array(size);
   const pairsB = new Int32Array(size);
   let count = 0;
-  for (const maxOccurrences of [1, MAX_ANCHOR_OCCURRENCES]) {
-    for (let i = aLo; i < aHi && count < size; i += 1) {
-      const id = a[i]!;
-      const occurrences = countA[id]!;
-      if (occurrences !== countB[id] || occurrences > maxOccurrences || headB[id] === 0) continue;
-      const j = headB[id]! - 1;
-      pairsA[count] = i;
-      pairsB[count] = j;
-      count += 1;
-      const next = nextB[j - bLo]!;
-      headB[id] = next < 0 ? 0 : next + 1;
-    }
-    if (count > 0) break;
+  for (let i = aLo; i < aHi && count < size; i += 1) {
+    const id = a[i]!;
+    const occurrences = countA[id]!;
+    if (occurrences !== countB[id] || occurrences > maxOccurrences || headB[id] === 0) continue;
+    const j = headB[id]! - 1;
+    pairsA[count] = i;
+    pairsB[count] = j;
+    count += 1;
+    const next = nextB[j - bLo]!;
+    headB[id] = next < 0 ? 0 : next + 1;
   }
   for (let i = aLo; i < aHi; i += 1) countA[a[i]!] = 0;
   for (let j = bLo; j < bHi; j += 1) {
@@ -168,10 +186,94 @@ function findAnchors(a: Int32Array, b: Int32Array, range: Range, scratch: Scratc
   return count > 0 ? { pairsA, pairsB, count } : undefined;
 }
 
+/** Work units charged per token for a gram-anchor pass (hashing and a hash table: ~20× a Myers step). */
+const GRAM_WORK_PER_TOKEN = 24;
+/** Longest token run used as an anchor: 32 ids of even two values are rarely repeated by chance. */
+const MAX_GRAM_LENGTH = 32;
+const GRAM_BASE = 0x01000193;
+
+/**
+ * The run length for gram anchors: long enough that, were the `distinct` ids random, a run would
+ * rarely occur twice among n + m positions (distinct^length ≥ (n + m)²), yet short, so that
+ * scattered edits leave most runs intact.
+ */
+function gramLength(distinct: number, size: number): number {
+  if (distinct < 2) return MAX_GRAM_LENGTH;
+  return Math.min(MAX_GRAM_LENGTH, Math.max(2, Math.ceil((2 * Math.log(size)) / Math.log(distinct))));
+}
+
+/** Polynomial hashes of every run of `length` ids starting in [lo, hi - length]. */
+function gramHashes(ids: Int32Array, lo: number, hi: number, length: number): Int32Array {
+  const hashes = new Int32Array(hi - lo - length + 1);
+  let top = 1; // GRAM_BASE^(length - 1)
+  for (let t = 1; t < length; t += 1) top = Math.imul(top, GRAM_BASE);
+  let hash = 0;
+  for (let t = 0; t < length; t += 1) hash = (Math.imul(hash, GRAM_BASE) + ids[lo + t]!) | 0;
+  hashes[0] = hash;
+  for (let i = 1; i < hashes.length; i += 1) {
+    hash = (Math.imul(hash - Math.imul(ids[lo + i - 1]!, top), GRAM_BASE) + ids[lo + i + length - 1]!) | 0;
+    hashes[i] = hash;
+  }
+  return hashes;
+}
+
+/**
+ * Anchors on runs ("grams") of `length` ids that occur exactly once in each side of the range:
+ * pairs (start in a, start in b), in a order, verified id by id (hashes can collide).
+ */
+function findGramAnchors(a: Int32Array, b: Int32Array, range: Range, length: number): Anchors | undefined {
+  const { aLo, bLo } = range;
+  if (range.aHi - aLo < length || range.bHi - bLo < length) return undefined;
+  const hashesA = gramHashes(a, aLo, range.aHi, length);
+  const hashesB = gramHashes(b, bLo, range.bHi, length);
+  // Open addressing over a's grams, one interleaved entry per slot (one cache line per probe):
+  // the hash, how often (0, 1, 2+) it occurs in a (bits 0-1) and in b (bits 2-3), its b position.
+  let size = 1024;
+  while (size < 2 * hashesA.length) size *= 2;
+  const mask = size - 1;
+  const table = new Int32Array(3 * size);
+  const slotOf = (hash: number): number => {
+    let slot = (Math.imul(hash ^ (hash >>> 16), 0x45d9f3b) >>> 7) & mask;
+    while (table[3 * slot + 1] !== 0 && table[3 * slot] !== hash) slot = (slot + 1) & mask;
+    return 3 * slot;
+  };
+  const gramSlotsA = new Int32Array(hashesA.length);
+  for (let i = 0; i < hashesA.length; i += 1) {
+    const hash = hashesA[i]!;
+    const entry = slotOf(hash);
+    const meta = table[entry + 1]!;
+    table[entry] = hash;
+    if ((meta & 3) < 2) table[entry + 1] = meta + 1;
+    gramSlotsA[i] = entry;
+  }
+  for (let j = 0; j < hashesB.length; j += 1) {
+    const entry = slotOf(hashesB[j]!);
+    const meta = table[entry + 1]!;
+    if (meta === 0 || meta >> 2 === 2) continue;
+    table[entry + 1] = meta + 4;
+    table[entry + 2] = j;
+  }
+  const pairsA = new Int32Array(Math.min(hashesA.length, hashesB.length));
+  const pairsB = new Int32Array(pairsA.length);
+  let count = 0;
+  for (let i = 0; i < hashesA.length && count < pairsA.length; i += 1) {
+    const entry = gramSlotsA[i]!;
+    if (table[entry + 1] !== (1 | (1 << 2))) continue;
+    const j = table[entry + 2]!;
+    let same = true;
+    for (let t = 0; t < length && same; t += 1) same = a[aLo + i + t] === b[bLo + j + t];
+    if (!same) continue;
+    pairsA[count] = aLo + i;
+    pairsB[count] = bLo + j;
+    count += 1;
+  }
+  return count > 0 ? { pairsA, pairsB, count } : undefined;
+}
+
 /** Matching blocks of `a` and `b` (ids in 0..idCount-1), sorted, adjacent blocks merged. */
 export function matchSequences(a: Int32Array, b: Int32Array, idCount: number): MatchBlock[] {
   const matches: MatchBlock[] = [];
-  const scratch: Scratch = { countA: new Int32Array(idCount), countB: new Int32Array(idCount), headB: new Int32Array(idCount) };
+  const scratch: Scratch = { countA: new Int32Array(idCount), countB: new Int32Array(idCount), headB: new Int32Array(idCount), distinct: 0 };
   let budget = WORK_PER_TOKEN * (a.length + b.length) + 100_000;
   const stack: Range[] = [{ aLo: 0, aHi: a.length, bLo: 0, bHi: b.length }];
 
@@ -196,18 +298,33 @@ export function matchSequences(a: Int32Array, b: Int32Array, idCount: number): M
     const trimmed = { aLo, aHi, bLo, bHi };
 
     if (n + m > SMALL_RANGE) {
-      const anchors = findAnchors(a, b, trimmed, scratch);
+      let anchors = findAnchors(a, b, trimmed, scratch, 1);
       budget -= 4 * (n + m);
+      if (anchors === undefined) {
+        // Repetitive content: anchor on runs that are unique instead.
+        anchors = findGramAnchors(a, b, trimmed, gramLength(scratch.distinct, n + m));
+        budget -= GRAM_WORK_PER_TOKEN * (n + m);
+      }
+      if (anchors === undefined) {
+        anchors = findAnchors(a, b, trimmed, scratch, MAX_ANCHOR_OCCURRENCES);
+        budget -= 4 * (n + m);
+      }
       if (anchors !== undefined) {
         const chain = longestIncreasing(anchors.pairsB, anchors.count);
         budget -= anchors.count;
         let previousA = aLo;
         let previousB = bLo;
+        let run: MatchBlock | undefined;
         for (const index of chain) {
           const anchorA = anchors.pairsA[index]!;
           const anchorB = anchors.pairsB[index]!;
-          matches.push({ aStart: anchorA, bStart: anchorB, length: 1 });
-          stack.push({ aLo: previousA, aHi: anchorA, bLo: previousB, bHi: anchorB });
+          if (run !== undefined && anchorA === previousA && anchorB === previousB) {
+            run.length += 1; // consecutive anchors (common with gram anchors): one block, no empty range
+          } else {
+            run = { aStart: anchorA, bStart: anchorB, length: 1 };
+            matches.push(run);
+            stack.push({ aLo: previousA, aHi: anchorA, bLo: previousB, bHi: anchorB });
+          }
           previousA = anchorA + 1;
           previousB = anchorB + 1;
         }

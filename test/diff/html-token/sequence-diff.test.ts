@@ -54,6 +54,27 @@ describe('sequence alignment', () => {
     assert.ok(matched > 0.97 * a.length, `matched ${matched}`);
   });
 
+  it('repetitive input (two ids, nothing unique) with edits: anchored on unique runs, keeps almost everything', () => {
+    const next = random(3);
+    const a = Int32Array.from({ length: 50_000 }, () => (next() < 0.5 ? 0 : 1));
+    const edited: number[] = [];
+    for (const id of a) {
+      const roll = next();
+      if (roll < 0.005) continue;
+      if (roll < 0.01) edited.push(2);
+      edited.push(id);
+    }
+    const b = Int32Array.from(edited);
+    const matched = assertValid(a, b, matchSequences(a, b, 3));
+    assert.ok(matched > 0.98 * a.length, `matched ${matched}`);
+  });
+
+  it('periodic input (no unique run at any length) ends, with a valid result', () => {
+    const a = Int32Array.from({ length: 100_000 }, (_, i) => i % 3);
+    const b = Int32Array.from({ length: 100_000 }, (_, i) => (i % 997 === 0 ? 3 : i % 3));
+    assertValid(a, b, matchSequences(a, b, 4));
+  });
+
   it('adversarial input (reversed unique ids) ends, with a valid coarse result', () => {
     const n = 200_000;
     const a = Int32Array.from({ length: n }, (_, i) => i);
