@@ -1,32 +1,79 @@
-// Serialising page markup into diff output so that nothing from the page can run: every
-// `<script>` gets a non-executable type, `on*` handler attributes, `srcdoc` and attributes
-// holding `javascript:`/`vbscript:` URLs are dropped, and `<meta http-equiv=refresh>` is
-// defused. Comments are dropped (the anchor removes them too). Serialisation itself is parse5's
-// (iterative, so deep trees are fine) through a tree adapter that applies these rules.
+// Serialising page markup into diff output so that nothing from the page can run, however a
+// browser re-parses it. Attribute rules: every `<script>` gets a non-executable type; `on*`
+// handler attributes, `srcdoc` and attributes holding `javascript:`/`vbscript:` URLs are
+// dropped; `data:` URLs are dropped from frames, objects, embeds, links and form targets;
+// iframes get `sandbox=""`; `<meta http-equiv=refresh>` is defused; SVG animation elements
+// (which can rewrite an `href` after we looked at it) are dropped.
+//
+// Serialisation is our own (iterative, so deep trees are fine) rather than parse5's because
+// parse5 writes the text of raw-text elements (`style`, `script`, `noscript`, …) unescaped: an
+// HTML `<style>` that the parser placed under MathML (`<math><mtext><table><mglyph><style>`)
+// re-parses as a MathML element whose "text" becomes markup, the classic mutation-XSS. Here no
+// text and no attribute value we write contains `<`, so every `<` in the output starts a tag we
+// wrote, whatever namespace or tokenizer state a browser re-parses it in: raw text is made
+// `<`-free (CSS escapes in style, `\u003c` in the inert scripts, `<noscript>` content parsed and
+// re-serialised by these same rules, `<xmp>`/`<plaintext>` written as `<pre>`), attribute
+// values escape `<` and `>`. Comments are dropped (the anchor removes them too).
 
-import { defaultTreeAdapter, serializeOuter, type DefaultTreeAdapterMap, type TreeAdapter } from 'parse5';
-import type { ChildNode, Element, Node } from '../html-parse.ts';
+import { defaultTreeAdapter, parseFragment, type DefaultTreeAdapterMap, type TreeAdapter } from 'parse5';
+import { childrenOf, isElement, isTextNode, type ChildNode, type Element, type Node } from '../html-parse.ts';
 
 type Attribute = Element['attrs'][number];
 
 /** The type our output gives page scripts: browsers do not run scripts of unknown types. */
 export const INERT_SCRIPT_TYPE = 'application/x-inert';
 
-// Browsers ignore ASCII tab/newline anywhere in a URL and trim C0 controls and spaces.
+const HTML_NS = 'http://www.w3.org/1999/xhtml';
+const SVG_NS = 'http://www.w3.org/2000/svg';
+const XML_NS = 'http://www.w3.org/XML/1998/namespace';
+const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
+const XLINK_NS = 'http://www.w3.org/1999/xlink';
+
+// Browsers ignore ASCII tab/newline anywhere in a URL and trim C0 controls and spaces; removing
+// all of them everywhere catches every spelling a browser would accept (and a few it would not).
 const URL_IGNORED_CHARACTERS = /[\u0000-\u0020]/g;
 const SCRIPT_URL = /^(?:javascript|vbscript):/i;
+const DATA_URL = /^data:/i;
+const URL_SCHEME_HINT = /script:|data:/i;
 
-function isScriptUrl(value: string): boolean {
-  return SCRIPT_URL.test(value.replace(URL_IGNORED_CHARACTERS, ''));
+function normalizedUrl(value: string): string {
+  return value.replace(URL_IGNORED_CHARACTERS, '');
+}
+
+/** Attributes (by element) whose `data:` URL would load or navigate to a document that can run script. */
+const DOCUMENT_URL_ATTRIBUTES: Record<string, readonly string[]> = {
+  iframe: ['src'],
+  frame: ['src'],
+  object: ['data'],
+  embed: ['src'],
+  a: ['href'],
+  area: ['href'],
+  form: ['action'],
+  button: ['formaction'],
+  input: ['formaction'],
+};
+
+const VOID_ELEMENTS = new Set([
+  'area', 'base', 'basefont', 'bgsound', 'br', 'col', 'embed', 'frame', 'hr', 'img', 'input',
+  'keygen', 'link', 'meta', 'param', 'source', 'track', 'wbr',
+]);
+
+/** HTML elements whose content the tokenizer reads as raw text (parse5's list, scripting on). */
+const RAW_TEXT_ELEMENTS = new Set(['style', 'script', 'xmp', 'iframe', 'noembed', 'noframes', 'plaintext', 'noscript']);
+
+/** SVG animation elements, lower-cased: `<animate attributeName="href" values="…;javascript:…">` rewrites a link after sanitising. */
+const SVG_ANIMATIONS = new Set(['animate', 'set', 'animatemotion', 'animatetransform', 'animatecolor', 'discard']);
+
+function isHandlerName(name: string): boolean {
+  return name.length > 2 && (name.charCodeAt(0) | 0x20) === 0x6f && (name.charCodeAt(1) | 0x20) === 0x6e;
 }
 
 function needsChange(element: Element): boolean {
-  if (element.tagName === 'script') return true;
+  const name = element.tagName;
+  if (name === 'script' || (name === 'iframe' && element.namespaceURI === HTML_NS)) return true;
   for (const attr of element.attrs) {
-    const name = attr.name;
-    if (name.length > 1 && (name.charCodeAt(0) | 0x20) === 0x6f && (name.charCodeAt(1) | 0x20) === 0x6e) return true;
-    if (name === 'srcdoc' || name === 'http-equiv') return true;
-    if (attr.value.length > 10 && isScriptUrl(attr.value)) return true;
+    if (isHandlerName(attr.name) || attr.name === 'srcdoc' || attr.name === 'http-equiv') return true;
+    if (URL_SCHEME_HINT.test(attr.value)) return true;
   }
   return false;
 }
@@ -37,9 +84,16 @@ export function safeAttributes(element: Element): Attribute[] {
   const kept: Attribute[] = [];
   let originalScriptType: string | undefined;
   const isScript = element.tagName === 'script';
+  const isHtml = element.namespaceURI === HTML_NS;
+  const isIframe = isHtml && element.tagName === 'iframe';
+  const documentUrlAttributes = DOCUMENT_URL_ATTRIBUTES[element.tagName] ?? [];
   for (const attr of element.attrs) {
     const lower = attr.name.toLowerCase();
-    if (lower.startsWith('on') || lower === 'srcdoc' || isScriptUrl(attr.value)) continue;
+    if (isHandlerName(lower) || lower === 'srcdoc') continue;
+    const url = normalizedUrl(attr.value);
+    if (SCRIPT_URL.test(url)) continue;
+    if (documentUrlAttributes.includes(lower) && DATA_URL.test(url)) continue;
+    if (isIframe && lower === 'sandbox') continue;
     if (isScript && lower === 'type' && !attr.prefix) {
       originalScriptType = attr.value;
       continue;
@@ -54,29 +108,17 @@ export function safeAttributes(element: Element): Attribute[] {
     kept.push({ name: 'type', value: INERT_SCRIPT_TYPE });
     if (originalScriptType !== undefined) kept.push({ name: 'data-wm-diff-original-type', value: originalScriptType });
   }
+  // A page's frame never runs script, even if the viewer forgets to sandbox the output.
+  if (isIframe) kept.push({ name: 'sandbox', value: '' });
   return kept;
 }
 
-const safeTreeAdapter: TreeAdapter<DefaultTreeAdapterMap> = {
-  ...defaultTreeAdapter,
-  getAttrList: (element) => safeAttributes(element),
-  getChildNodes: (node) => {
-    const children = defaultTreeAdapter.getChildNodes(node);
-    return children.some((child) => child.nodeName === '#comment') ? children.filter((child) => child.nodeName !== '#comment') : children;
-  },
-};
-
-/** Outer HTML of a node (element, text), made safe. */
-export function safeOuterHtml(node: Node): string {
-  if (node.nodeName === '#comment') return '';
-  return serializeOuter(node as ChildNode, { treeAdapter: safeTreeAdapter });
-}
-
-// Same escaping rules as parse5's serializer (from `entities`, which is not a direct dependency).
-const TEXT_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '\u00a0': '&nbsp;', '"': '&quot;' };
+// Text escapes as parse5's serializer, plus `<` and `>` in attribute values, which keeps an
+// attribute from ending a raw-text element should a browser re-parse it inside one.
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '\u00a0': '&nbsp;', '"': '&quot;' };
 const TEXT_SPECIALS = /[&<>\u00a0]/g;
-const ATTRIBUTE_SPECIALS = /[&"\u00a0]/g;
-const escapeChar = (char: string): string => TEXT_ESCAPES[char]!;
+const ATTRIBUTE_SPECIALS = /[&"<>\u00a0]/g;
+const escapeChar = (char: string): string => ESCAPES[char]!;
 
 export function escapeText(text: string): string {
   return text.replace(TEXT_SPECIALS, escapeChar);
@@ -86,10 +128,6 @@ export function escapeAttribute(value: string): string {
   return value.replace(ATTRIBUTE_SPECIALS, escapeChar);
 }
 
-const XML_NS = 'http://www.w3.org/XML/1998/namespace';
-const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
-const XLINK_NS = 'http://www.w3.org/1999/xlink';
-
 function attributeName(attr: Attribute): string {
   if (!attr.namespace) return attr.name;
   if (attr.namespace === XML_NS) return `xml:${attr.name}`;
@@ -98,10 +136,128 @@ function attributeName(attr: Attribute): string {
   return `${attr.prefix ?? ''}:${attr.name}`;
 }
 
+/** `<xmp>`/`<plaintext>` display their text literally; a `<pre>` with escaped text looks the same and ends where it should. */
+function outputTagName(element: Element): string {
+  return element.namespaceURI === HTML_NS && (element.tagName === 'xmp' || element.tagName === 'plaintext') ? 'pre' : element.tagName;
+}
+
 /** A safe start tag `<name attr="value">` for an element (its children are emitted separately). */
 export function safeStartTag(element: Element, extraAttributes: readonly Attribute[] = []): string {
-  let html = `<${element.tagName}`;
+  let html = `<${outputTagName(element)}`;
   for (const attr of safeAttributes(element)) html += ` ${attributeName(attr)}="${escapeAttribute(attr.value)}"`;
   for (const attr of extraAttributes) html += ` ${attr.name}="${escapeAttribute(attr.value)}"`;
   return `${html}>`;
+}
+
+function isDropped(element: Element): boolean {
+  return element.namespaceURI === SVG_NS && SVG_ANIMATIONS.has(element.tagName.toLowerCase());
+}
+
+/** Most nodes the content of one `<noscript>` may parse into; beyond, it is written as escaped text. */
+const MAX_NOSCRIPT_NODES = 10_000;
+
+class NoscriptTooLarge extends Error {}
+
+function parseNoscriptContent(text: string): readonly ChildNode[] | undefined {
+  let nodes = 0;
+  const count = (): void => {
+    nodes += 1;
+    if (nodes > MAX_NOSCRIPT_NODES) throw new NoscriptTooLarge();
+  };
+  const treeAdapter: TreeAdapter<DefaultTreeAdapterMap> = {
+    ...defaultTreeAdapter,
+    createElement(tagName, namespaceURI, attrs) {
+      count();
+      return defaultTreeAdapter.createElement(tagName, namespaceURI, attrs);
+    },
+    insertText(parentNode, value) {
+      count();
+      defaultTreeAdapter.insertText(parentNode, value);
+    },
+  };
+  // As a browser without scripting (a sandboxed viewer) reads it: markup in body context (parse5
+  // would read a `noscript` context as raw text).
+  const context = defaultTreeAdapter.createElement('div', HTML_NS as DefaultTreeAdapterMap['element']['namespaceURI'], []);
+  try {
+    return parseFragment(context, text, { treeAdapter, scriptingEnabled: false }).childNodes;
+  } catch (error) {
+    if (error instanceof NoscriptTooLarge) return undefined;
+    throw error;
+  }
+}
+
+function textOf(element: Element): string {
+  let text = '';
+  for (const child of element.childNodes) if (isTextNode(child)) text += child.value;
+  return text;
+}
+
+/** Content of a raw-text HTML element, written without any `<` but for tags we write ourselves. */
+function rawTextContent(element: Element): string {
+  const text = textOf(element);
+  switch (element.tagName) {
+    case 'style':
+      // `<!--` is a no-op token in CSS; elsewhere `\3c ` is CSS for `<` (strings, url()).
+      return text.includes('<') ? text.replaceAll('<!--', '').replaceAll('<', '\\3c ') : text;
+    case 'script':
+      return text.replaceAll('<', '\\u003c'); // never runs (inert type); kept for reading
+    case 'noscript': {
+      if (!text.includes('<')) return text;
+      const children = parseNoscriptContent(text);
+      return children === undefined ? escapeText(text) : serializeNodes(children, true);
+    }
+    default:
+      return escapeText(text); // xmp/plaintext (as <pre>); iframe, noembed, noframes fallback text
+  }
+}
+
+/**
+ * Serialises nodes with the rules above. Inside `<noscript>` content, nested noscript tags are
+ * left out (their end tag would end the outer one early for a browser with scripting on).
+ */
+function serializeNodes(roots: readonly ChildNode[], insideNoscript: boolean): string {
+  let html = '';
+  const stack: { nodes: readonly ChildNode[]; index: number; endTag: string }[] = [];
+  let nodes = roots;
+  let index = 0;
+  for (;;) {
+    if (index < nodes.length) {
+      const node = nodes[index]!;
+      index += 1;
+      if (isElement(node)) {
+        if (isDropped(node)) continue;
+        const isHtml = node.namespaceURI === HTML_NS;
+        if (insideNoscript && isHtml && node.tagName === 'noscript') {
+          stack.push({ nodes, index, endTag: '' });
+          nodes = node.childNodes;
+          index = 0;
+          continue;
+        }
+        html += safeStartTag(node);
+        if (isHtml && VOID_ELEMENTS.has(node.tagName)) continue;
+        const endTag = `</${outputTagName(node)}>`;
+        if (isHtml && RAW_TEXT_ELEMENTS.has(node.tagName)) {
+          html += rawTextContent(node) + endTag;
+          continue;
+        }
+        stack.push({ nodes, index, endTag });
+        nodes = childrenOf(node);
+        index = 0;
+      } else if (isTextNode(node)) {
+        html += escapeText(node.value);
+      }
+      // Comments, doctypes: dropped.
+    } else {
+      const parent = stack.pop();
+      if (parent === undefined) return html;
+      html += parent.endTag;
+      ({ nodes, index } = parent);
+    }
+  }
+}
+
+/** Outer HTML of a node (element, text), made safe. */
+export function safeOuterHtml(node: Node): string {
+  if (!isElement(node) && !isTextNode(node)) return '';
+  return serializeNodes([node], false);
 }
