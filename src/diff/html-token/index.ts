@@ -10,6 +10,7 @@ import { BadRequestError } from '../../errors.ts';
 import { diffTexts } from '../dmp.ts';
 import { findFirstElement, isElement, isTextNode, parseHtmlDocument, type Document, type Element } from '../html-parse.ts';
 import type { DiffDefinition, DiffParams, DiffSettings } from '../types.ts';
+import type { DefaultTreeAdapterMap } from 'parse5';
 import { hasContent, indexStream, renderCombined, renderSingleSide, type StreamIndex } from './render.ts';
 import { escapeAttribute, escapeText, safeOuterHtml, safeStartTag } from './safe-html.ts';
 import { matchSequences, opcodesFromMatches, type Opcode } from './sequence-diff.ts';
@@ -189,13 +190,41 @@ function childrenHtml(element: Element | undefined): string {
   return element === undefined ? '' : element.childNodes.map((child) => safeOuterHtml(child)).join('');
 }
 
+/**
+ * Defence in depth for a viewer that forgets to sandbox the output: no script or plugin runs
+ * even if something slipped past safe-html.ts. First in `<head>`, as a CSP `<meta>` only
+ * governs what follows it.
+ */
+const CONTENT_SECURITY_POLICY = `<meta http-equiv="Content-Security-Policy" content="script-src 'none'; object-src 'none'">`;
+
+type DocumentType = DefaultTreeAdapterMap['documentType'];
+
+// What a doctype may hold and still re-parse as the same doctype: no `>`, and one kind of quote.
+const DOCTYPE_NAME = /^[^\s>"'<]*$/;
+const quoteDoctypeId = (id: string): string | undefined => (id.includes('>') ? undefined : !id.includes('"') ? `"${id}"` : !id.includes("'") ? `'${id}'` : undefined);
+
+/**
+ * The page's doctype with its public and system identifiers, which decide quirks mode: an HTML
+ * 4.01 Transitional page must stay in quirks mode to look the same.
+ */
+function doctypeHtml(doctype: DocumentType): string {
+  // A name other than `html` means quirks mode, as does a missing one.
+  const name = DOCTYPE_NAME.test(doctype.name) ? doctype.name : '';
+  const publicId = doctype.publicId ? quoteDoctypeId(doctype.publicId) : undefined;
+  const systemId = doctype.systemId ? quoteDoctypeId(doctype.systemId) : undefined;
+  let html = `<!DOCTYPE${name === '' ? '' : ` ${name}`}`;
+  if (publicId !== undefined) html += ` PUBLIC ${publicId}${systemId === undefined ? '' : ` ${systemId}`}`;
+  else if (systemId !== undefined) html += ` SYSTEM ${systemId}`;
+  return `${html}>`;
+}
+
 /** A full output document: the side's own html/head/body elements around the diffed body. */
 function buildDocument(side: ParsedSide, headAdditions: string, bodyHtml: string): string {
   const parts: string[] = [];
-  const doctype = side.document.childNodes.find((node) => node.nodeName === '#documentType');
-  if (doctype !== undefined && 'name' in doctype) parts.push(`<!DOCTYPE ${doctype.name}>`);
+  const doctype = side.document.childNodes.find((node): node is DocumentType => node.nodeName === '#documentType');
+  if (doctype !== undefined) parts.push(doctypeHtml(doctype));
   parts.push(side.html === undefined ? '<html>' : safeStartTag(side.html));
-  parts.push(side.head === undefined ? '<head>' : safeStartTag(side.head), childrenHtml(side.head), headAdditions, '</head>');
+  parts.push(side.head === undefined ? '<head>' : safeStartTag(side.head), CONTENT_SECURITY_POLICY, childrenHtml(side.head), headAdditions, '</head>');
   parts.push(side.body === undefined ? '<body>' : safeStartTag(side.body), bodyHtml, '</body></html>');
   return parts.join('');
 }
