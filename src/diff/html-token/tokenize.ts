@@ -1,7 +1,8 @@
 // Turns a document body into the token stream html_token diffs: words (with their trailing
 // whitespace), images, link targets, opaque elements and spacers. The markup between tokens
-// (start/end tags, whitespace-only text) is kept as "gap" items: they are rendered but never
-// compared, so tag-only changes count 0. Memory is linear in the input; the walk is iterative.
+// (start/end tags, whitespace-only text, whole elements the page hides) is kept as "gap" items:
+// they are rendered but never compared, so tag-only changes and changes inside hidden elements
+// count 0. Memory is linear in the input; the walk is iterative.
 
 import { TooLargeError } from '../../errors.ts';
 import { getAttribute, isElement, isTextNode, walk, type Element } from '../html-parse.ts';
@@ -24,6 +25,7 @@ export const TOKEN_SPACER = 5;
 
 export const ITEM_OPEN = 0;
 export const ITEM_CLOSE = 1;
+/** A void tag, or a whole element the page hides (`hidden`, inline `display: none`). */
 export const ITEM_VOID = 2;
 export const ITEM_TEXT = 3;
 
@@ -127,6 +129,36 @@ export interface TokenizeOptions {
   ids: TokenIdTable;
 }
 
+const CSS_COMMENT = /\/\*[\s\S]*?\*\//g;
+const IMPORTANT = /!\s*important$/i;
+
+/** Whether an inline style computes `display: none` (the last declaration wins, `!important` ones first). */
+function styleHidesElement(style: string): boolean {
+  let display: string | undefined;
+  let displayImportant = false;
+  for (const declaration of style.replace(CSS_COMMENT, '').split(';')) {
+    const colon = declaration.indexOf(':');
+    if (colon < 0 || declaration.slice(0, colon).trim().toLowerCase() !== 'display') continue;
+    let value = declaration.slice(colon + 1).trim();
+    const important = IMPORTANT.test(value);
+    if (important) value = value.replace(IMPORTANT, '').trim();
+    if (displayImportant && !important) continue;
+    display = value.toLowerCase();
+    displayImportant = important;
+  }
+  return display === 'none';
+}
+
+/** Hidden by the page itself: the `hidden` attribute (but `until-found`, which find-in-page reveals) or an inline `display: none`. */
+function isHidden(element: Element): boolean {
+  for (const attr of element.attrs) {
+    if (attr.prefix) continue;
+    if (attr.name === 'hidden' && attr.value.trim().toLowerCase() !== 'until-found') return true;
+    if (attr.name === 'style' && styleHidesElement(attr.value)) return true;
+  }
+  return false;
+}
+
 function imageUrlsOf(element: Element): string[] {
   const urls: string[] = [];
   const dataSrc = getAttribute(element, 'data-src')?.trim();
@@ -170,7 +202,8 @@ export function tokenizeBody(body: Element | undefined, options: TokenizeOptions
   const openLinkStarts: number[] = [];
   if (body !== undefined) {
     const isWhole = (element: Element): boolean =>
-      element !== body && (element.namespaceURI !== HTML_NS || OPAQUE.has(element.tagName) || INVISIBLE.has(element.tagName) || element.tagName === 'img');
+      element !== body &&
+      (element.namespaceURI !== HTML_NS || OPAQUE.has(element.tagName) || INVISIBLE.has(element.tagName) || element.tagName === 'img' || isHidden(element));
     for (const event of walk(body, isWhole)) {
       if (event.kind === 'leave') {
         const node = event.node;
@@ -208,7 +241,10 @@ export function tokenizeBody(body: Element | undefined, options: TokenizeOptions
       const name = node.tagName;
       if (UNWRAPPED.has(name) && node.namespaceURI === HTML_NS) continue;
       if (isWhole(node)) {
-        if (name === 'img') {
+        if (node.namespaceURI === HTML_NS && isHidden(node)) {
+          // Nothing of it shows, so it is markup like a tag: rendered, never compared or marked.
+          pushItem(ITEM_VOID, safeOuterHtml(node));
+        } else if (name === 'img') {
           imageUrls.set(tokenKinds.length, imageUrlsOf(node));
           pushToken(TOKEN_IMAGE, -1, safeStartTag(node));
         } else {
