@@ -1,7 +1,7 @@
 // Public face of src/ingest: fetching the two versions of a page safely.
 
 export { createFetcher } from './fetcher.ts';
-export type { FetchedVersion, FetchOptions, Fetcher, IngestLimits } from './fetcher.ts';
+export type { FetchedVersion, FetchOptions, FetchProgress, Fetcher, IngestLimits } from './fetcher.ts';
 export { validateSourceUrl } from './validate-url.ts';
 export type { UrlPolicy } from './validate-url.ts';
 export { isBlockedAddress } from './address-guard.ts';

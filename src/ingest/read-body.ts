@@ -37,6 +37,15 @@ export interface ReadBodyParams {
   inspectPrefix: ((prefix: Uint8Array, info: PrefixInfo) => void | Promise<void>) | undefined;
   prefixInfo: PrefixInfo;
   signal: AbortSignal;
+  /** Counters kept current while reading, so a failed read can still say how far it got. */
+  progress?: BodyProgress | undefined;
+}
+
+export interface BodyProgress {
+  /** Body bytes received, before content decoding. */
+  wireBytes: number;
+  /** Body bytes after content decoding. */
+  bytes: number;
 }
 
 export interface ReadBodyResult {
@@ -149,6 +158,7 @@ export async function readBody(source: Readable, params: ReadBodyParams): Promis
   const chunks: Buffer[] = [];
   const hash = createHash('sha256');
   let inspected = inspectPrefix === undefined;
+  const progress = params.progress ?? { wireBytes: 0, bytes: 0 };
 
   const tooLarge = (reason: string): UpstreamTooLargeError =>
     new UpstreamTooLargeError(`Upstream ${url} is larger than the limit of ${maxBodyBytes} bytes`, { url, max_size: maxBodyBytes, reason });
@@ -156,6 +166,7 @@ export async function readBody(source: Readable, params: ReadBodyParams): Promis
   async function* countWireBytes(wire: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
     for await (const chunk of wire) {
       wireBytes += chunk.length;
+      progress.wireBytes = wireBytes;
       // Catches a missing or lying Content-Length: the cap holds whatever the headers said.
       if (wireBytes > maxBodyBytes) throw tooLarge('body_size');
       yield chunk;
@@ -190,6 +201,7 @@ export async function readBody(source: Readable, params: ReadBodyParams): Promis
   async function collect(decoded: AsyncIterable<Buffer>): Promise<void> {
     for await (const chunk of decoded) {
       decodedBytes += chunk.length;
+      progress.bytes = decodedBytes;
       if (decodedBytes > maxBodyBytes) throw tooLarge(encoded ? 'decoded_size' : 'body_size');
       if (encoded && decodedBytes > RATIO_CHECK_FLOOR_BYTES && decodedBytes > maxDecompressionRatio * compressedBytesConsumed()) {
         throw new UpstreamTooLargeError(`Upstream ${url} decompresses more than ${maxDecompressionRatio}× (a decompression bomb?)`, {
