@@ -12,7 +12,7 @@ import { findFirstElement, isElement, isTextNode, parseHtmlDocument, type Docume
 import type { DiffDefinition, DiffParams, DiffSettings } from '../types.ts';
 import type { DefaultTreeAdapterMap } from 'parse5';
 import { hasContent, indexStream, renderCombined, renderSingleSide, type StreamIndex } from './render.ts';
-import { escapeAttribute, escapeText, safeOuterHtml, safeStartTag } from './safe-html.ts';
+import { escapeAttribute, escapeText, newSerializeBudget, safeOuterHtml, safeStartTag, type SerializeBudget } from './safe-html.ts';
 import { matchSequences, opcodesFromMatches, type Opcode } from './sequence-diff.ts';
 import { TokenIdTable, tokenizeBody, type TokenStream } from './tokenize.ts';
 import { isUrlRuleName, normalizeUrl, URL_RULE_NAMES, type UrlRuleName } from './url-rules.ts';
@@ -186,8 +186,8 @@ function diffStyle(options: HtmlTokenOptions): string {
   );
 }
 
-function childrenHtml(element: Element | undefined): string {
-  return element === undefined ? '' : element.childNodes.map((child) => safeOuterHtml(child)).join('');
+function childrenHtml(element: Element | undefined, budget: SerializeBudget): string {
+  return element === undefined ? '' : element.childNodes.map((child) => safeOuterHtml(child, budget)).join('');
 }
 
 /**
@@ -219,12 +219,12 @@ function doctypeHtml(doctype: DocumentType): string {
 }
 
 /** A full output document: the side's own html/head/body elements around the diffed body. */
-function buildDocument(side: ParsedSide, headAdditions: string, bodyHtml: string): string {
+function buildDocument(side: ParsedSide, headAdditions: string, bodyHtml: string, budget: SerializeBudget): string {
   const parts: string[] = [];
   const doctype = side.document.childNodes.find((node): node is DocumentType => node.nodeName === '#documentType');
   if (doctype !== undefined) parts.push(doctypeHtml(doctype));
   parts.push(side.html === undefined ? '<html>' : safeStartTag(side.html));
-  parts.push(side.head === undefined ? '<head>' : safeStartTag(side.head), CONTENT_SECURITY_POLICY, childrenHtml(side.head), headAdditions, '</head>');
+  parts.push(side.head === undefined ? '<head>' : safeStartTag(side.head), CONTENT_SECURITY_POLICY, childrenHtml(side.head, budget), headAdditions, '</head>');
   parts.push(side.body === undefined ? '<body>' : safeStartTag(side.body), bodyHtml, '</body></html>');
   return parts.join('');
 }
@@ -234,8 +234,12 @@ export function diffHtmlToken(aHtml: string, bHtml: string, options: HtmlTokenOp
   const oldSide = parseSide(aHtml, options, 'a');
   const newSide = parseSide(bHtml, options, 'b');
   const ids = new TokenIdTable();
-  const oldStream = tokenizeBody(oldSide.body, { maxTokens: options.maxTokens, side: 'a', urlRules: options.urlRules, ids });
-  const newStream = tokenizeBody(newSide.body, { maxTokens: options.maxTokens, side: 'b', urlRules: options.urlRules, ids });
+  // One budget per side, so that the same markup on both sides is written the same way.
+  const oldBudget = newSerializeBudget();
+  const newBudget = newSerializeBudget();
+  const tokenizeOptions = { maxTokens: options.maxTokens, urlRules: options.urlRules, ids };
+  const oldStream = tokenizeBody(oldSide.body, { ...tokenizeOptions, side: 'a', serializeBudget: oldBudget });
+  const newStream = tokenizeBody(newSide.body, { ...tokenizeOptions, side: 'b', serializeBudget: newBudget });
   assignImageIds([oldStream, newStream], options.urlRules, ids);
   const blocks = matchSequences(oldStream.tokenIds, newStream.tokenIds, ids.size);
   const opcodes = opcodesFromMatches(blocks, oldStream.tokenIds.length, newStream.tokenIds.length);
@@ -248,15 +252,15 @@ export function diffHtmlToken(aHtml: string, bHtml: string, options: HtmlTokenOp
   if (include === 'combined' || include === 'all') {
     const headAdditions =
       `<meta name="wm-diff-title" content="${escapeAttribute(titleDiffHtml(oldSide.head, newSide.head))}">` +
-      `<template id="wm-diff-old-head">${childrenHtml(oldSide.head)}</template>` +
+      `<template id="wm-diff-old-head">${childrenHtml(oldSide.head, oldBudget)}</template>` +
       style;
-    result.combined = buildDocument(newSide, headAdditions, renderCombined(oldIndex, newIndex, opcodes));
+    result.combined = buildDocument(newSide, headAdditions, renderCombined(oldIndex, newIndex, opcodes), newBudget);
   }
   if (include === 'insertions' || include === 'all') {
-    result.insertions = buildDocument(newSide, style, renderSingleSide(newIndex, opcodes, 'b'));
+    result.insertions = buildDocument(newSide, style, renderSingleSide(newIndex, opcodes, 'b'), newBudget);
   }
   if (include === 'deletions' || include === 'all') {
-    result.deletions = buildDocument(oldSide, style, renderSingleSide(oldIndex, opcodes, 'a'));
+    result.deletions = buildDocument(oldSide, style, renderSingleSide(oldIndex, opcodes, 'a'), oldBudget);
   }
   return result;
 }

@@ -155,6 +155,17 @@ function isDropped(element: Element): boolean {
 
 /** Most nodes the content of one `<noscript>` may parse into; beyond, it is written as escaped text. */
 const MAX_NOSCRIPT_NODES = 10_000;
+/** Most `<noscript>` contents parsed per diff (each parse costs ~30 µs to set up); later ones are written as escaped text. */
+const MAX_NOSCRIPT_PARSES = 1000;
+
+/** What serialising may still spend, shared by everything one diff serialises. */
+export interface SerializeBudget {
+  noscriptParsesLeft: number;
+}
+
+export function newSerializeBudget(): SerializeBudget {
+  return { noscriptParsesLeft: MAX_NOSCRIPT_PARSES };
+}
 
 class NoscriptTooLarge extends Error {}
 
@@ -193,7 +204,7 @@ function textOf(element: Element): string {
 }
 
 /** Content of a raw-text HTML element, written without any `<` but for tags we write ourselves. */
-function rawTextContent(element: Element): string {
+function rawTextContent(element: Element, budget: SerializeBudget): string {
   const text = textOf(element);
   switch (element.tagName) {
     case 'style':
@@ -203,8 +214,10 @@ function rawTextContent(element: Element): string {
       return text.replaceAll('<', '\\u003c'); // never runs (inert type); kept for reading
     case 'noscript': {
       if (!text.includes('<')) return text;
+      if (budget.noscriptParsesLeft <= 0) return escapeText(text);
+      budget.noscriptParsesLeft -= 1;
       const children = parseNoscriptContent(text);
-      return children === undefined ? escapeText(text) : serializeNodes(children, true);
+      return children === undefined ? escapeText(text) : serializeNodes(children, budget, true);
     }
     default:
       return escapeText(text); // xmp/plaintext (as <pre>); iframe, noembed, noframes fallback text
@@ -215,7 +228,7 @@ function rawTextContent(element: Element): string {
  * Serialises nodes with the rules above. Inside `<noscript>` content, nested noscript tags are
  * left out (their end tag would end the outer one early for a browser with scripting on).
  */
-function serializeNodes(roots: readonly ChildNode[], insideNoscript: boolean): string {
+function serializeNodes(roots: readonly ChildNode[], budget: SerializeBudget, insideNoscript: boolean): string {
   let html = '';
   const stack: { nodes: readonly ChildNode[]; index: number; endTag: string }[] = [];
   let nodes = roots;
@@ -237,7 +250,7 @@ function serializeNodes(roots: readonly ChildNode[], insideNoscript: boolean): s
         if (isHtml && VOID_ELEMENTS.has(node.tagName)) continue;
         const endTag = `</${outputTagName(node)}>`;
         if (isHtml && RAW_TEXT_ELEMENTS.has(node.tagName)) {
-          html += rawTextContent(node) + endTag;
+          html += rawTextContent(node, budget) + endTag;
           continue;
         }
         stack.push({ nodes, index, endTag });
@@ -257,7 +270,7 @@ function serializeNodes(roots: readonly ChildNode[], insideNoscript: boolean): s
 }
 
 /** Outer HTML of a node (element, text), made safe. */
-export function safeOuterHtml(node: Node): string {
+export function safeOuterHtml(node: Node, budget: SerializeBudget): string {
   if (!isElement(node) && !isTextNode(node)) return '';
-  return serializeNodes([node], false);
+  return serializeNodes([node], budget, false);
 }

@@ -6,7 +6,7 @@
 
 import { TooLargeError } from '../../errors.ts';
 import { getAttribute, isElement, isTextNode, walk, type Element } from '../html-parse.ts';
-import { escapeText, safeOuterHtml, safeStartTag } from './safe-html.ts';
+import { escapeText, safeOuterHtml, safeStartTag, type SerializeBudget } from './safe-html.ts';
 import { normalizeUrl, parseSrcset, type UrlRuleName } from './url-rules.ts';
 
 export const TOKEN_WORD = 0;
@@ -127,6 +127,8 @@ export interface TokenizeOptions {
   urlRules: readonly UrlRuleName[];
   /** Shared by both sides of a diff. */
   ids: TokenIdTable;
+  /** Shared by everything one diff serialises. */
+  serializeBudget: SerializeBudget;
 }
 
 const CSS_COMMENT = /\/\*[\s\S]*?\*\//g;
@@ -243,12 +245,12 @@ export function tokenizeBody(body: Element | undefined, options: TokenizeOptions
       if (isWhole(node)) {
         if (node.namespaceURI === HTML_NS && isHidden(node)) {
           // Nothing of it shows, so it is markup like a tag: rendered, never compared or marked.
-          pushItem(ITEM_VOID, safeOuterHtml(node));
+          pushItem(ITEM_VOID, safeOuterHtml(node, options.serializeBudget));
         } else if (name === 'img') {
           imageUrls.set(tokenKinds.length, imageUrlsOf(node));
           pushToken(TOKEN_IMAGE, -1, safeStartTag(node));
         } else {
-          const html = safeOuterHtml(node);
+          const html = safeOuterHtml(node, options.serializeBudget);
           pushToken(INVISIBLE.has(name) ? TOKEN_INVISIBLE : TOKEN_OPAQUE, ids.idOf('opaque', html), html);
         }
         continue;

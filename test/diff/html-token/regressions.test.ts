@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { getAttribute, isElement, walk, type Element } from '../../../src/diff/html-parse.ts';
 import { TOKEN_SPACER, TokenIdTable, tokenizeBody } from '../../../src/diff/html-token/tokenize.ts';
-import { INERT_SCRIPT_TYPE } from '../../../src/diff/html-token/safe-html.ts';
+import { INERT_SCRIPT_TYPE, newSerializeBudget } from '../../../src/diff/html-token/safe-html.ts';
 import { parse } from 'parse5';
 import { bodyOf, counts, diff, elements, markerTexts, parseOutput, readExample, textContent } from './helpers.ts';
 
@@ -56,7 +56,7 @@ describe('html_token: anchor bugs we do not keep', () => {
   it('tag names match whole: only real separatable blocks get spacers', () => {
     const { document } = { document: parse('<body><p>a</p><pre>b</pre><li>c</li><abbr>d</abbr><picture></picture><param><progress></progress><link><article>e</article></body>') };
     const body = elements(document, (e) => e.tagName === 'body')[0]!;
-    const stream = tokenizeBody(body, { maxTokens: 1000, side: 'a', urlRules: [], ids: new TokenIdTable() });
+    const stream = tokenizeBody(body, { maxTokens: 1000, side: 'a', urlRules: [], ids: new TokenIdTable(), serializeBudget: newSerializeBudget() });
     assert.equal(stream.tokenKinds.filter((kind) => kind === TOKEN_SPACER).length, 4 * 3);
     // With spacers before <abbr> (prefix "<a"), the shared word would split this into two changes.
     const result = diff('<p>Alpha <abbr>B</abbr> gamma</p>', '<p>Delta <abbr>B</abbr> epsilon</p>');

@@ -4,7 +4,7 @@ import { parse, serialize } from 'parse5';
 import { getAttribute, isElement, walk, type Element, type Node } from '../../../src/diff/html-parse.ts';
 import { INERT_SCRIPT_TYPE } from '../../../src/diff/html-token/safe-html.ts';
 import type { HtmlTokenResult } from '../../../src/diff/html-token/index.ts';
-import { diff, elements, textContent } from './helpers.ts';
+import { counts, diff, elements, textContent } from './helpers.ts';
 
 // Whatever the page holds, a browser reading any view of the output (scripting on or off, or
 // after a DOM round trip such as a viewer's innerHTML) finds nothing that can run script.
@@ -160,5 +160,25 @@ describe('html_token output keeps what is safe', () => {
     assert.equal(getAttribute(paragraph!, 'title'), 'a < b & c');
     const [pre] = elements(document, (e) => e.tagName === 'pre');
     assert.equal(textContent(pre!), '<b>literal</b>');
+  });
+
+  it('<noscript> content is parsed for at most 1000 elements per side; later ones are escaped text, and the sides still match', () => {
+    const page = (word: string) => `<p>${'<noscript><b>x</b></noscript> '.repeat(1005)}${word}</p>`;
+    const result = diff(page('one'), page('two'));
+    assert.deepEqual(counts(result), [2, 1, 1]);
+    for (const [, html] of views(result)) {
+      const bolds = elements(parse(html, { scriptingEnabled: false }), (e) => e.tagName === 'b');
+      assert.equal(bolds.length, 1000);
+    }
+  });
+
+  it('one <noscript> parsing into more than 10 000 nodes is written as escaped text', () => {
+    const page = (count: number, word: string) => `<p>${word}</p><noscript>${'<b>x</b>'.repeat(count)}</noscript>`;
+    const bolds = (html: string) => elements(parse(html, { scriptingEnabled: false }), (e) => e.tagName === 'b').length;
+    // 4999 × (element + text) + the fragment's root: 9 999 nodes; one more <b>x</b> is 10 001.
+    assert.equal(bolds(diff(page(4999, 'one'), page(4999, 'two')).insertions!), 4999);
+    const over = diff(page(5000, 'one'), page(5000, 'two')).insertions!;
+    assert.equal(bolds(over), 0);
+    assert.match(over, /<noscript>(&lt;b&gt;x&lt;\/b&gt;){5000}<\/noscript>/);
   });
 });
