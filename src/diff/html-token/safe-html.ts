@@ -34,24 +34,23 @@ const XLINK_NS = 'http://www.w3.org/1999/xlink';
 const URL_IGNORED_CHARACTERS = /[\u0000-\u0020]/g;
 const SCRIPT_URL = /^(?:javascript|vbscript):/i;
 const DATA_URL = /^data:/i;
-const URL_SCHEME_HINT = /script:|data:/i;
 
 function normalizedUrl(value: string): string {
   return value.replace(URL_IGNORED_CHARACTERS, '');
 }
 
 /** Attributes (by element) whose `data:` URL would load or navigate to a document that can run script. */
-const DOCUMENT_URL_ATTRIBUTES: Record<string, readonly string[]> = {
-  iframe: ['src'],
-  frame: ['src'],
-  object: ['data'],
-  embed: ['src'],
-  a: ['href'],
-  area: ['href'],
-  form: ['action'],
-  button: ['formaction'],
-  input: ['formaction'],
-};
+const DOCUMENT_URL_ATTRIBUTES = new Map<string, readonly string[]>([
+  ['iframe', ['src']],
+  ['frame', ['src']],
+  ['object', ['data']],
+  ['embed', ['src']],
+  ['a', ['href']],
+  ['area', ['href']],
+  ['form', ['action']],
+  ['button', ['formaction']],
+  ['input', ['formaction']],
+]);
 
 const VOID_ELEMENTS = new Set([
   'area', 'base', 'basefont', 'bgsound', 'br', 'col', 'embed', 'frame', 'hr', 'img', 'input',
@@ -73,7 +72,10 @@ function needsChange(element: Element): boolean {
   if (name === 'script' || (name === 'iframe' && element.namespaceURI === HTML_NS)) return true;
   for (const attr of element.attrs) {
     if (isHandlerName(attr.name) || attr.name === 'srcdoc' || attr.name === 'http-equiv') return true;
-    if (URL_SCHEME_HINT.test(attr.value)) return true;
+    if (attr.value.includes(':')) {
+      const url = normalizedUrl(attr.value);
+      if (SCRIPT_URL.test(url) || DATA_URL.test(url)) return true;
+    }
   }
   return false;
 }
@@ -86,7 +88,7 @@ export function safeAttributes(element: Element): Attribute[] {
   const isScript = element.tagName === 'script';
   const isHtml = element.namespaceURI === HTML_NS;
   const isIframe = isHtml && element.tagName === 'iframe';
-  const documentUrlAttributes = DOCUMENT_URL_ATTRIBUTES[element.tagName] ?? [];
+  const documentUrlAttributes = DOCUMENT_URL_ATTRIBUTES.get(element.tagName) ?? [];
   for (const attr of element.attrs) {
     const lower = attr.name.toLowerCase();
     if (isHandlerName(lower) || lower === 'srcdoc') continue;

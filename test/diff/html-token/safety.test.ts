@@ -42,6 +42,7 @@ const PAYLOADS = [
   '<embed src="data:image/svg+xml,<svg onload=alert(1)>">',
   '<noscript><meta http-equiv="refresh" content="0;url=https://example.com/"><link rel=stylesheet href="/x.css"></noscript>',
   '<a href="&#x6A;avascript:alert(1)">a</a><a href="java&#x09;script:alert(2)">b</a><a href="javascript&colon;alert(3)">c</a>',
+  '<a href="jav&#x09;ascript:alert(1)">g</a><iframe src="da&#x0A;ta:text/html,<script>alert(1)</script>"></iframe><constructor href="data:x" onclick="alert(1)"></constructor>',
   '<a href=" &#x20;&#x0A;javascript:alert(1)">d</a><a href="vbscript:x">e</a><a href="data:text/html,<script>alert(1)</script>">f</a>',
   '<form action="javascript:alert(1)"><button formaction="JaVaScRiPt:alert(2)">b</button><input type=image formaction="data:text/html,x"></form>',
   '<math href="javascript:alert(1)">x</math><svg><a xlink:href="javascript:alert(2)"><text>t</text></a></svg>',
