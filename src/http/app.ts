@@ -5,12 +5,13 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Logger } from 'pino';
 import { effectiveMaxPostBodyBytes, type Config } from '../config.ts';
 import type { DiffDefinition, DiffSettings } from '../diff/types.ts';
-import { BadRequestError, DiffguardError, OverloadedError, UnknownDiffTypeError } from '../errors.ts';
+import { BadRequestError, DiffguardError, OverloadedError, UnknownDiffTypeError, isDiffguardError, type ErrorDetails } from '../errors.ts';
 import type { Fetcher } from '../ingest/index.ts';
 import type { DiffPool } from '../pool/index.ts';
 import { VERSION } from '../version.ts';
+import { ClientDisconnectedError } from './client-disconnect.ts';
 import { toErrorResponse } from './error-map.ts';
-import { fetchVersions, readInlineVersions, validateSources, type LoadedVersion, type Side, type VersionCheck } from './load-versions.ts';
+import { fetchVersions, readInlineVersions, validateSources, type LoadedVersion, type Side, type SideFetchOutcome, type VersionCheck } from './load-versions.ts';
 import type { Metrics } from './metrics.ts';
 import { lastValueWins, parseBooleanParam, parseContentTypeOption, parseHashParam, pickPassHeaders, refuseReservedParams } from './params.ts';
 
@@ -63,10 +64,16 @@ export function createApp(deps: AppDependencies): express.Express {
     res.locals.log = {};
     res.on('close', () => {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      const diffType = res.locals.diffType as string | undefined;
-      metrics.requests.inc({ diff_type: diffType ?? routeLabel(req.path), status: String(res.statusCode) });
+      // Closed before the answer was sent: the client went away (nginx's 499), whatever statusCode says.
       const aborted = !res.writableFinished;
-      logger.info({ method: req.method, path: req.path, diff_type: diffType, status: aborted ? 499 : res.statusCode, duration_ms: Math.round(durationMs * 10) / 10, ...res.locals.log }, aborted ? 'request aborted by client' : 'request');
+      const status = aborted ? 499 : res.statusCode;
+      // After a disconnect the diff is still winding down (its fetches aborting): log once it has
+      // settled, so the line has what each side got.
+      void Promise.resolve(res.locals.settled as Promise<void> | undefined).then(() => {
+        const diffType = res.locals.diffType as string | undefined;
+        metrics.requests.inc({ diff_type: diffType ?? routeLabel(req.path), status: String(status) });
+        logger.info({ method: req.method, path: req.path, diff_type: diffType, status, duration_ms: Math.round(durationMs * 10) / 10, ...res.locals.log }, aborted ? 'request aborted by client' : 'request');
+      });
     });
     next();
   });
@@ -136,18 +143,20 @@ export function createApp(deps: AppDependencies): express.Express {
     const contentTypeOption = parseContentTypeOption(params.content_type_options);
     const ignoreDecodingErrors = parseBooleanParam(params.ignore_decoding_errors);
     const options = definition.parseOptions(params, settings);
+    // express routes HEAD to GET handlers: it is a GET whose body is not sent.
+    const isGet = req.method === 'GET' || req.method === 'HEAD';
+    // Validated before the 304: a request that cannot succeed gets its 400, cached or not.
+    const urls = isGet ? validateSources(params, ingestLimits) : undefined;
+    const hashes = { ...optional('a', parseHashParam(params.a_hash, 'a_hash')), ...optional('b', parseHashParam(params.b_hash, 'b_hash')) };
 
-    const etag = `W/"${createHash('sha256').update(`${VERSION}\n${req.method}\n${req.path}\n${canonicalQuery(params)}`).digest('base64url').slice(0, 27)}"`;
-    const isGet = req.method === 'GET';
     if (isGet) {
+      const etag = `W/"${createHash('sha256').update(`${VERSION}\nGET\n${req.path}\n${canonicalQuery(params)}`).digest('base64url').slice(0, 27)}"`;
       res.setHeader('ETag', etag);
       if (etagMatches(req.headers['if-none-match'], etag)) {
         res.status(304).end();
         return;
       }
     }
-    const urls = isGet ? validateSources(params, ingestLimits) : undefined;
-    const hashes = { ...optional('a', parseHashParam(params.a_hash, 'a_hash')), ...optional('b', parseHashParam(params.b_hash, 'b_hash')) };
 
     // Take a place in the pool before fetching anything: bodies held in memory stay bounded by
     // workers + queue slots, and an overloaded service answers 503 without touching upstreams.
@@ -155,7 +164,7 @@ export function createApp(deps: AppDependencies): express.Express {
     const admission = pool.admit();
     const disconnected = new AbortController();
     res.on('close', () => {
-      if (!res.writableFinished) disconnected.abort(new Error('client disconnected'));
+      if (!res.writableFinished) disconnected.abort(new ClientDisconnectedError());
     });
     const check: VersionCheck = {
       diffType: definition.name,
@@ -163,35 +172,57 @@ export function createApp(deps: AppDependencies): express.Express {
       option: contentTypeOption,
       onRefused: (_side, info) => metrics.contentRefusals.inc({ diff_type: definition.name, media_type: info.media_type }),
     };
+    const log = res.locals.log as Record<string, unknown>;
     let versions: Record<Side, LoadedVersion>;
     let result: Record<string, unknown>;
     const fetchStarted = Date.now();
-    let jobStarted = fetchStarted;
+    let jobStarted: number | undefined;
     try {
-      versions =
-        urls !== undefined
-          ? await fetchVersions(fetcher, { urls, hashes, passHeaders: pickPassHeaders(params.pass_headers, req.headers), signal: disconnected.signal }, check)
-          : await readInlineVersions(req, config.maxBodyBytes, maxPostBytes, check);
+      if (urls !== undefined) {
+        // Each side is logged as its fetch settles, so a failed request's line still says what each side got.
+        const onSettled = (side: Side, outcome: SideFetchOutcome) => Object.assign(log, sideLogFields(side, outcome));
+        versions = await fetchVersions(fetcher, { urls, hashes, passHeaders: pickPassHeaders(params.pass_headers, req.headers), signal: disconnected.signal, onSettled }, check);
+      } else {
+        versions = await readInlineVersions(req, { maxBodyBytes: config.maxBodyBytes, maxPostBytes }, check, disconnected.signal);
+        for (const side of ['a', 'b'] as const) Object.assign(log, { [`${side}_bytes`]: versions[side].bytes.byteLength });
+      }
       jobStarted = Date.now();
-      res.locals.log = { a_bytes: versions.a.bytes.byteLength, b_bytes: versions.b.bytes.byteLength, a_wire_bytes: versions.a.wireBytes, b_wire_bytes: versions.b.wireBytes, fetch_ms: jobStarted - fetchStarted };
-      result = await admission.run(
-        { diffType: definition.name, a: jobSide(versions.a), b: jobSide(versions.b), options, ignoreDecodingErrors },
-        { signal: disconnected.signal, deadlineAt: jobStarted + config.jobDeadlineMs },
-      );
+      log.fetch_ms = jobStarted - fetchStarted;
+      const job = { diffType: definition.name, a: jobSide(versions.a), b: jobSide(versions.b), options, ignoreDecodingErrors };
+      result = await admission.run(job, { signal: disconnected.signal, deadlineAt: jobStarted + config.jobDeadlineMs }).catch((err: unknown) => {
+        throw withContentTypes(err, versions);
+      });
+    } catch (err) {
+      // Whatever failed once the client had gone (a fetch or job aborted for it) is that disconnect.
+      throw disconnected.signal.aborted ? disconnected.signal.reason : err;
     } finally {
       admission.release();
+      if (jobStarted === undefined) log.fetch_ms = Date.now() - fetchStarted;
+      else log.job_ms = Date.now() - jobStarted;
     }
-    res.locals.log.job_ms = Date.now() - jobStarted;
     // Diff output may embed page markup (html_token, links); never let a browser run it as a page.
     res.setHeader('Content-Security-Policy', 'sandbox');
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.json({ type: definition.name, version: VERSION, ...result, a_content_type: versions.a.info, b_content_type: versions.b.info });
   };
-  app.get(/^\/[^/]+\/?$/, handleDiff);
-  app.post(/^\/[^/]+\/?$/, handleDiff);
+  const trackedDiff = (req: Request, res: Response): Promise<void> => {
+    const work = handleDiff(req, res);
+    res.locals.settled = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    return work;
+  };
+  app.get(/^\/[^/]+\/?$/, trackedDiff);
+  app.post(/^\/[^/]+\/?$/, trackedDiff);
   app.use((req, _res, next) => next(new UnknownDiffTypeError(`No route ${req.method} ${req.path}. GET / lists the diff types.`, { index: '/' })));
 
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof ClientDisconnectedError) {
+      // Nobody to answer; the request line already says 499.
+      res.destroy();
+      return;
+    }
     const response = toErrorResponse(normalizeExpressError(err), { debug: config.debug });
     if (response.status >= 500 && response.body.type === 'INTERNAL') logger.error({ err }, 'internal error');
     res.locals.log = { ...res.locals.log, error_type: response.body.type };
@@ -200,9 +231,30 @@ export function createApp(deps: AppDependencies): express.Express {
       return;
     }
     res.removeHeader('ETag');
+    // Answered before the request body was read (413, a refused POST): close the connection rather
+    // than let Node read and discard the rest of a body we have refused.
+    if (!req.complete) res.setHeader('Connection', 'close');
     res.status(response.status).set(response.headers).json(response.body);
   });
   return app;
+}
+
+/** `a_status`, `a_bytes`, `a_wire_bytes`, `a_fetch_ms` (and `a_error` when it failed) for the request log. */
+function sideLogFields(side: Side, outcome: SideFetchOutcome): Record<string, unknown> {
+  return {
+    [`${side}_status`]: outcome.status,
+    [`${side}_bytes`]: outcome.bytes,
+    [`${side}_wire_bytes`]: outcome.wireBytes,
+    [`${side}_fetch_ms`]: outcome.fetchMs,
+    ...(outcome.error === undefined ? {} : { [`${side}_error`]: outcome.error }),
+  };
+}
+
+/** Errors of a diff job carry what each side is, as a 422 refusal does (the worker does not know). */
+function withContentTypes(err: unknown, versions: Record<Side, LoadedVersion>): unknown {
+  if (!isDiffguardError(err)) return err;
+  const ErrorClass = err.constructor as new (message: string, details: ErrorDetails, options?: ErrorOptions) => DiffguardError;
+  return new ErrorClass(err.message, { a_content_type: versions.a.info, b_content_type: versions.b.info, ...err.details }, { cause: err });
 }
 
 function jobSide(version: LoadedVersion) {

@@ -1,10 +1,12 @@
 // Getting both versions of a diff request, identified and checked before any heavy work:
 // GET fetches both URLs in parallel and sniffs each body's first bytes as they arrive, so a
 // refused pair is answered (and both downloads aborted) after a few KiB; POST reads them inline.
+import type { IncomingHttpHeaders } from 'node:http';
+import { Transform, type Readable } from 'node:stream';
 import type { Request } from 'express';
 import busboy from 'busboy';
-import { BadRequestError, TooLargeError, isDiffguardError, type DiffguardError } from '../errors.ts';
-import type { Fetcher, IngestLimits } from '../ingest/index.ts';
+import { BadRequestError, TooLargeError, UndiffableContentError, isDiffguardError } from '../errors.ts';
+import type { FetchProgress, Fetcher, IngestLimits } from '../ingest/index.ts';
 import { validateSourceUrl } from '../ingest/index.ts';
 import { SNIFF_WINDOW_BYTES, identifyContent, refusalReason, undiffableContentError } from '../sniff/index.ts';
 import type { AcceptedContent, ContentTypeInfo, ContentTypeOption } from '../sniff/types.ts';
@@ -30,19 +32,57 @@ export interface VersionCheck {
 class PairGuard {
   readonly infos: { a?: ContentTypeInfo; b?: ContentTypeInfo } = {};
   readonly #check: VersionCheck;
+  readonly #counted = new Set<Side>();
 
   constructor(check: VersionCheck) {
     this.#check = check;
   }
 
-  async inspect(side: Side, contentType: string | undefined, prefix: Uint8Array): Promise<void> {
-    const info = await identifyContent(contentType, prefix, this.#check.option);
-    this.infos[side] = info;
-    if (refusalReason(this.#check.accepts, info, this.#check.option) !== null) {
-      this.#check.onRefused?.(side, info);
-      throw undiffableContentError(this.#check.diffType, this.#check.accepts, this.infos, this.#check.option);
-    }
+  async identify(side: Side, contentType: string | undefined, prefix: Uint8Array): Promise<void> {
+    this.infos[side] = await identifyContent(contentType, prefix, this.#check.option);
   }
+
+  /** Throws the 422 if an identified side is refused; the message and details name both sides. */
+  refuseIfUnacceptable(): void {
+    const refused = SIDES.filter((side) => {
+      const info = this.infos[side];
+      return info !== undefined && refusalReason(this.#check.accepts, info, this.#check.option) !== null;
+    });
+    if (refused.length === 0) return;
+    for (const side of refused) {
+      // Both GET sides may reach this with the same refused side; count each refusal once.
+      if (!this.#counted.has(side)) this.#check.onRefused?.(side, this.infos[side]!);
+      this.#counted.add(side);
+    }
+    const identified = undiffableContentError(this.#check.diffType, this.#check.accepts, this.infos, this.#check.option);
+    const unidentified = SIDES.find((side) => this.infos[side] === undefined);
+    if (unidentified === undefined) throw identified;
+    // A GET refuses at the first bad side's first bytes, without waiting for the other download:
+    // say so rather than leave that side out. (The sniff layer names only identified sides.)
+    const [subject, ...rest] = identified.message.split('; ');
+    throw new UndiffableContentError(
+      [`${subject}, \`${unidentified}\` was not identified before the download was stopped`, ...rest].join('; '),
+      { ...identified.details, [`${unidentified}_content_type`]: null },
+    );
+  }
+
+  /** GET: identify one side from its first bytes and refuse at once if it is unacceptable. */
+  async inspect(side: Side, contentType: string | undefined, prefix: Uint8Array): Promise<void> {
+    await this.identify(side, contentType, prefix);
+    this.refuseIfUnacceptable();
+  }
+}
+
+const SIDES = ['a', 'b'] as const;
+
+/** What one side's fetch got, reported as soon as it settles (for the request log). */
+export interface SideFetchOutcome {
+  status: number | undefined;
+  bytes: number;
+  wireBytes: number;
+  fetchMs: number;
+  /** The error type this side failed with, `stopped` when it was cut short because the other side failed. */
+  error?: string;
 }
 
 export interface FetchRequest {
@@ -50,6 +90,7 @@ export interface FetchRequest {
   hashes: Partial<Record<Side, string>>;
   passHeaders: Record<string, string>;
   signal: AbortSignal;
+  onSettled?(side: Side, outcome: SideFetchOutcome): void;
 }
 
 export async function fetchVersions(fetcher: Fetcher, request: FetchRequest, check: VersionCheck): Promise<Record<Side, LoadedVersion>> {
@@ -59,6 +100,10 @@ export async function fetchVersions(fetcher: Fetcher, request: FetchRequest, che
   const onClientAbort = () => controller.abort(request.signal.reason);
   request.signal.addEventListener('abort', onClientAbort, { once: true });
   const fetchSide = async (side: Side): Promise<LoadedVersion> => {
+    const started = Date.now();
+    const progress: FetchProgress = { status: undefined, wireBytes: 0, bytes: 0 };
+    const settled = (error?: string) =>
+      request.onSettled?.(side, { status: progress.status, bytes: progress.bytes, wireBytes: progress.wireBytes, fetchMs: Date.now() - started, ...(error === undefined ? {} : { error }) });
     try {
       const hash = request.hashes[side];
       const fetched = await fetcher.fetchVersion(request.urls[side], {
@@ -67,7 +112,9 @@ export async function fetchVersions(fetcher: Fetcher, request: FetchRequest, che
         signal: controller.signal,
         prefixBytes: SNIFF_WINDOW_BYTES,
         inspectPrefix: (prefix, { contentType }) => guard.inspect(side, contentType, prefix),
+        progress,
       });
+      settled();
       return {
         bytes: fetched.bytes,
         ...(fetched.contentType === undefined ? {} : { contentType: fetched.contentType }),
@@ -76,6 +123,7 @@ export async function fetchVersions(fetcher: Fetcher, request: FetchRequest, che
         wireBytes: fetched.wireBytes,
       };
     } catch (err) {
+      settled(controller.signal.aborted ? 'stopped' : isDiffguardError(err) ? err.type : 'INTERNAL');
       controller.abort(err);
       throw err;
     }
@@ -115,44 +163,79 @@ interface InlineVersion {
   url?: string;
 }
 
-/** POST: both versions inline, as multipart parts `a`/`b` or JSON `{a: {...}, b: {...}}`. */
-export async function readInlineVersions(req: Request, maxBodyBytes: number, maxPostBytes: number, check: VersionCheck): Promise<Record<Side, LoadedVersion>> {
+export interface InlineLimits {
+  /** Largest version (MAX_BODY_BYTES). */
+  maxBodyBytes: number;
+  /** Largest request body, everything read from the socket counted (MAX_POST_BODY_BYTES). */
+  maxPostBytes: number;
+}
+
+/**
+ * POST: both versions inline, as multipart parts `a`/`b` or JSON `{a: {...}, b: {...}}`.
+ * Rejects with ClientDisconnectedError (the signal's reason) if the client goes away mid-upload.
+ */
+export async function readInlineVersions(req: Request, limits: InlineLimits, check: VersionCheck, signal: AbortSignal): Promise<Record<Side, LoadedVersion>> {
+  const { maxBodyBytes, maxPostBytes } = limits;
   const declaredLength = Number(req.headers['content-length']);
-  if (Number.isFinite(declaredLength) && declaredLength > maxPostBytes) {
-    throw new TooLargeError(`The request body is larger than ${maxPostBytes} bytes (MAX_POST_BODY_BYTES)`, { limit: 'post_body', max_size: maxPostBytes });
-  }
+  if (Number.isFinite(declaredLength) && declaredLength > maxPostBytes) throw postBodyTooLarge(maxPostBytes);
   const mediaType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  let versions: Partial<Record<Side, InlineVersion>>;
-  if (mediaType === 'multipart/form-data') versions = await readMultipart(req, maxBodyBytes, maxPostBytes);
-  else if (mediaType === 'application/json') versions = parseJsonVersions(await readBody(req, maxPostBytes), maxBodyBytes);
-  else throw new BadRequestError('POST a diff as multipart/form-data (parts `a` and `b`) or application/json ({"a": {...}, "b": {...}})');
-  const guard = new PairGuard(check);
-  const loaded = {} as Record<Side, LoadedVersion>;
-  for (const side of ['a', 'b'] as const) {
-    const version = versions[side];
-    if (version === undefined) throw new BadRequestError(`Missing version \`${side}\` in the request body`, { missing: [side] });
-    await guard.inspect(side, version.contentType, version.bytes.subarray(0, SNIFF_WINDOW_BYTES));
-    loaded[side] = { ...version, info: guard.infos[side]!, wireBytes: version.bytes.byteLength };
+  if (mediaType !== 'multipart/form-data' && mediaType !== 'application/json') {
+    throw new BadRequestError('POST a diff as multipart/form-data (parts `a` and `b`) or application/json ({"a": {...}, "b": {...}})');
   }
-  return loaded;
+  const body = capRequestBody(req, maxPostBytes, signal);
+  const versions =
+    mediaType === 'multipart/form-data' ? await readMultipart(body, req.headers, maxBodyBytes) : parseJsonVersions(await readAll(body), maxBodyBytes);
+  const missing = SIDES.filter((side) => versions[side] === undefined);
+  if (missing.length > 0) {
+    throw new BadRequestError(`Missing version${missing.length > 1 ? 's' : ''} ${missing.map((m) => `\`${m}\``).join(' and ')} in the request body`, { missing });
+  }
+  // Both bodies are in memory: identify both before refusing, so a refusal names both.
+  const guard = new PairGuard(check);
+  for (const side of SIDES) await guard.identify(side, versions[side]!.contentType, versions[side]!.bytes.subarray(0, SNIFF_WINDOW_BYTES));
+  guard.refuseIfUnacceptable();
+  const loaded = (side: Side): LoadedVersion => ({ ...versions[side]!, info: guard.infos[side]!, wireBytes: versions[side]!.bytes.byteLength });
+  return { a: loaded('a'), b: loaded('b') };
+}
+
+function postBodyTooLarge(maxPostBytes: number): TooLargeError {
+  return new TooLargeError(`The request body is larger than ${maxPostBytes} bytes (MAX_POST_BODY_BYTES)`, { limit: 'post_body', max_size: maxPostBytes });
 }
 
 function tooLargeSide(side: string, maxBodyBytes: number): TooLargeError {
   return new TooLargeError(`Version \`${side}\` is larger than ${maxBodyBytes} bytes (MAX_BODY_BYTES)`, { limit: 'body', side, max_size: maxBodyBytes });
 }
 
-async function readBody(req: Request, maxBytes: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
+/**
+ * The request body as it comes off the socket, every byte counted (part headers, boundaries,
+ * fields, padding): past the cap it fails with 413. On any failure the request is unpiped and
+ * paused, so nothing more is read; the error handler answers with Connection: close.
+ */
+function capRequestBody(req: Request, maxPostBytes: number, signal: AbortSignal): Readable {
   let total = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    total += chunk.byteLength;
-    if (total > maxBytes) {
-      req.destroy();
-      throw new TooLargeError(`The request body is larger than ${maxBytes} bytes (MAX_POST_BODY_BYTES)`, { limit: 'post_body', max_size: maxBytes });
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, total);
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      total += chunk.byteLength;
+      if (total > maxPostBytes) callback(postBodyTooLarge(maxPostBytes));
+      else callback(null, chunk);
+    },
+  });
+  const onAbort = () => counted.destroy(signal.reason);
+  signal.addEventListener('abort', onAbort, { once: true });
+  if (signal.aborted) onAbort();
+  counted.once('close', () => {
+    signal.removeEventListener('abort', onAbort);
+    // Also when the reader gave up early (malformed body, a version too large): stop reading.
+    req.unpipe(counted);
+    req.pause();
+  });
+  req.pipe(counted);
+  return counted;
+}
+
+async function readAll(body: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks);
 }
 
 function parseJsonVersions(body: Buffer, maxBodyBytes: number): Partial<Record<Side, InlineVersion>> {
@@ -186,36 +269,34 @@ function parseJsonVersions(body: Buffer, maxBodyBytes: number): Partial<Record<S
   return versions;
 }
 
-function readMultipart(req: Request, maxBodyBytes: number, maxPostBytes: number): Promise<Partial<Record<Side, InlineVersion>>> {
+function readMultipart(body: Readable, headers: IncomingHttpHeaders, maxBodyBytes: number): Promise<Partial<Record<Side, InlineVersion>>> {
   return new Promise((resolve, reject) => {
     const versions: Partial<Record<Side, InlineVersion>> = {};
-    let failed: DiffguardError | undefined;
-    let total = 0;
+    let failed = false;
     let parser: busboy.Busboy;
     try {
-      parser = busboy({ headers: req.headers, limits: { fileSize: maxBodyBytes, files: 2, fields: 4, parts: 6, fieldSize: maxBodyBytes } });
+      // busboy flags a part when it *reaches* fileSize/fieldSize: one more byte lets a version of
+      // exactly MAX_BODY_BYTES through and flags the first byte beyond it.
+      parser = busboy({ headers, limits: { fileSize: maxBodyBytes + 1, files: 2, fields: 4, parts: 6, fieldSize: maxBodyBytes + 1 } });
     } catch {
       reject(new BadRequestError('Malformed multipart/form-data request'));
       return;
     }
-    const fail = (err: DiffguardError) => {
+    const fail = (err: unknown) => {
       if (failed) return;
-      failed = err;
-      req.unpipe(parser);
-      req.resume();
+      failed = true;
+      body.unpipe(parser);
+      body.destroy();
       reject(err);
     };
     const accept = (name: string, bytes: Buffer, contentType: string | undefined) => {
       if (name !== 'a' && name !== 'b') return;
+      if (bytes.byteLength > maxBodyBytes) return fail(tooLargeSide(name, maxBodyBytes));
       versions[name] = { bytes, ...(contentType ? { contentType } : {}) };
     };
     parser.on('file', (name, stream, info) => {
       const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => {
-        total += chunk.byteLength;
-        if (total > maxPostBytes) fail(new TooLargeError(`The request body is larger than ${maxPostBytes} bytes (MAX_POST_BODY_BYTES)`, { limit: 'post_body', max_size: maxPostBytes }));
-        chunks.push(chunk);
-      });
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('limit', () => fail(tooLargeSide(name, maxBodyBytes)));
       // busboy says application/octet-stream for a part without a type; sniffing treats that as "unknown" anyway.
       stream.on('end', () => accept(name, Buffer.concat(chunks), info.mimeType));
@@ -228,6 +309,8 @@ function readMultipart(req: Request, maxBodyBytes: number, maxPostBytes: number)
     parser.on('close', () => {
       if (!failed) resolve(versions);
     });
-    req.pipe(parser);
+    // Over the POST cap, or the client went away: the counted stream fails with the reason.
+    body.on('error', fail);
+    body.pipe(parser);
   });
 }

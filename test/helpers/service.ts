@@ -1,7 +1,7 @@
 // Starts the whole service in-process (real sockets, port 0) with the hostile test worker.
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { diffTypes } from '../../src/diff/index.ts';
 import { startService, type RunningService } from '../../src/main.ts';
@@ -15,7 +15,12 @@ export interface TestService extends RunningService {
 
 export const hostileWorkerModule = fileURLToPath(new URL('./hostile-worker.ts', import.meta.url));
 
-export async function startTestService(env: Record<string, string> = {}): Promise<TestService> {
+export interface TestServiceOptions {
+  /** Where the service logs (default: nowhere). See captureLogs. */
+  logger?: Logger;
+}
+
+export async function startTestService(env: Record<string, string> = {}, options: TestServiceOptions = {}): Promise<TestService> {
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
@@ -30,7 +35,7 @@ export async function startTestService(env: Record<string, string> = {}): Promis
     UPSTREAM_BODY_TIMEOUT_MS: '3000',
     ...env,
   });
-  const service = await startService(config, pino({ level: 'silent' }), {
+  const service = await startService(config, options.logger ?? pino({ level: 'silent' }), {
     workerModule: hostileWorkerModule,
     diffTypes: new Map([...diffTypes, ...hostileDiffTypes.map((d) => [d.name, d] as const)]),
   });
@@ -51,4 +56,29 @@ export function query(params: Record<string, string>): string {
 /** A response's JSON body, loosely typed for assertions. */
 export async function json(res: Response): Promise<any> {
   return res.json();
+}
+
+export interface CapturedLogs {
+  logger: Logger;
+  /** Every line logged so far, parsed. */
+  lines: Record<string, any>[];
+  /** Waits (up to 5 s) for a line matching `predicate` and returns it. */
+  waitFor(predicate: (line: Record<string, any>) => boolean): Promise<Record<string, any>>;
+}
+
+/** A logger that keeps its JSON lines in memory, for tests of the request log. */
+export function captureLogs(): CapturedLogs {
+  const lines: Record<string, any>[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  return {
+    logger,
+    lines,
+    async waitFor(predicate) {
+      for (const deadline = Date.now() + 5_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 10))) {
+        const line = lines.find(predicate);
+        if (line !== undefined) return line;
+      }
+      throw new Error('no matching log line within 5 s');
+    },
+  };
 }

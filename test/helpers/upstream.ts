@@ -51,3 +51,10 @@ export function serve(body: string | Uint8Array, contentType?: string, extraHead
     res.end(body);
   };
 }
+
+/** Writes `raw` bytes straight to the socket and closes it: for responses no HTTP server would send. */
+export function serveRaw(raw: string | Uint8Array): Handler {
+  return (_req, res) => {
+    res.socket?.end(raw);
+  };
+}

@@ -149,6 +149,27 @@ describe('HTTP API', () => {
     assert.equal(other.status, 200);
   });
 
+  it('validates the request before answering If-None-Match (a missing `b` is 400, not 304)', async () => {
+    const res = await diff('length', { a: upstream.url('/asdf') }, { headers: { 'If-None-Match': '*' } });
+    assert.equal(res.status, 400);
+    assert.deepEqual((await json(res)).missing, ['b']);
+    const badHash = await diff('length', { a: upstream.url('/asdf'), b: upstream.url('/asd'), a_hash: 'xyz' }, { headers: { 'If-None-Match': '*' } });
+    assert.equal(badHash.status, 400);
+  });
+
+  it('answers HEAD like GET: the same ETag, no body, and 304 on a match', async () => {
+    const params = { a: upstream.url('/asdf'), b: upstream.url('/asd') };
+    const get = await diff('length', params);
+    await get.arrayBuffer();
+    const head = await diff('length', params, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get('etag'), get.headers.get('etag'));
+    assert.equal(await head.text(), '');
+    const cached = await diff('length', params, { method: 'HEAD', headers: { 'If-None-Match': get.headers.get('etag')! } });
+    assert.equal(cached.status, 304);
+    assert.equal((await diff('length', { a: params.a }, { method: 'HEAD' })).status, 400);
+  });
+
   it('refuses a PDF against HTML with 422 UNDIFFABLE_CONTENT naming both sides, however it is labelled', async () => {
     for (const path of ['/page.pdf', '/lying.pdf']) {
       const res = await diff('html_source_dmp', { a: upstream.url(path), b: upstream.url('/two-paragraphs.after') });
