@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { ConfigError, effectiveMaxPostBodyBytes, loadConfig } from '../src/config.ts';
+import { ConfigError, effectiveMaxPostBodyBytes, loadConfig, settings, type Config } from '../src/config.ts';
 
 describe('loadConfig', () => {
   it('uses safe defaults when nothing is set', () => {
@@ -56,5 +59,93 @@ describe('loadConfig', () => {
   it('derives the POST body cap from the per-side limit unless set', () => {
     assert.equal(effectiveMaxPostBodyBytes({ maxPostBodyBytes: 0, maxBodyBytes: 1000 }), 2000 + 64 * 1024);
     assert.equal(effectiveMaxPostBodyBytes({ maxPostBodyBytes: 5000, maxBodyBytes: 1000 }), 5000);
+  });
+});
+
+interface SettingCase {
+  /** A value that loads, and what it loads as (at a bound where the setting has one). */
+  valid: string;
+  expected: unknown;
+  /** Values that must be reported: out of range, not a number, not one of the choices. */
+  invalid: string[];
+  /** Other settings the valid value needs to pass the cross-checks. */
+  context?: Record<string, string>;
+}
+
+// One row per setting: the Record type makes a new setting without a row a type error.
+const settingCases: { [K in keyof Config]: SettingCase } = {
+  port: { valid: '65535', expected: 65535, invalid: ['65536', '-1', 'http', '80.5'] },
+  host: { valid: ' 127.0.0.1 ', expected: '127.0.0.1', invalid: ['', '   '] },
+  logLevel: { valid: 'WARN', expected: 'warn', invalid: ['loud', 'verbose'] },
+  debug: { valid: 'yes', expected: true, invalid: ['maybe', '2'] },
+  // Any text is a (possibly empty) list of origins: there is no invalid value.
+  corsAllowedOrigins: { valid: 'https://a.example,, https://b.example ', expected: ['https://a.example', 'https://b.example'], invalid: [] },
+  allowFileUrls: { valid: 'on', expected: true, invalid: ['sometimes'] },
+  allowPrivateUpstreams: { valid: '1', expected: true, invalid: ['ok'] },
+  verifyUpstreamTls: { valid: 'false', expected: false, invalid: ['nope'] },
+  upstreamConnectTimeoutMs: { valid: '1', expected: 1, invalid: ['0', '5s'] },
+  upstreamHeadersTimeoutMs: { valid: '1', expected: 1, invalid: ['0', '1.5'] },
+  upstreamBodyTimeoutMs: { valid: '1', expected: 1, invalid: ['0', 'ten'] },
+  upstreamMaxRedirects: { valid: '0', expected: 0, invalid: ['21', '-1', 'many'] },
+  maxBodyBytes: { valid: '1024', expected: 1024, invalid: ['1023', '10MB'] },
+  maxDecompressionRatio: { valid: '1', expected: 1, invalid: ['0', '1e3'] },
+  maxPostBodyBytes: { valid: '0', expected: 0, invalid: ['-1', '99999999999999999999'] },
+  workers: { valid: '256', expected: 256, invalid: ['257', 'all'] },
+  maxQueuedJobs: { valid: '0', expected: 0, invalid: ['-1', 'lots'] },
+  jobCpuLimitMs: { valid: '50', expected: 50, invalid: ['49', ''] },
+  jobDeadlineMs: { valid: '100', expected: 100, invalid: ['99', '30s'], context: { JOB_CPU_LIMIT_MS: '50' } },
+  workerHeapMib: { valid: '32', expected: 32, invalid: ['31', '160MiB'] },
+  workerRssLimitMib: { valid: '64', expected: 64, invalid: ['63', 'lots'], context: { WORKER_HEAP_MIB: '32' } },
+  workerMaxJobs: { valid: '1', expected: 1, invalid: ['0', 'forever'] },
+  memoryLimitMib: { valid: '0', expected: 0, invalid: ['-1', '4GiB'] },
+  drainTimeoutMs: { valid: '0', expected: 0, invalid: ['-1', 'soon'] },
+  shutdownDelayMs: { valid: '0', expected: 0, invalid: ['-1', 'later'] },
+  retryAfterSeconds: { valid: '1', expected: 1, invalid: ['0', 'never'] },
+  dmpTimeoutMs: { valid: '1', expected: 1, invalid: ['0', '2.5'] },
+  htmlTokenMaxTokens: { valid: '1', expected: 1, invalid: ['0', 'all'] },
+  maxTextChars: { valid: '1', expected: 1, invalid: ['0', 'all'] },
+  maxHtmlNodes: { valid: '1', expected: 1, invalid: ['0', 'all'] },
+  insertionColor: { valid: ' rgb(1, 2, 3) ', expected: 'rgb(1, 2, 3)', invalid: ['red;} body{display:none', 'url(x)'] },
+  deletionColor: { valid: '#abc', expected: '#abc', invalid: ['#ab', 'expression(alert(1))'] },
+};
+
+describe('every setting', () => {
+  it('has a row in the table below', () => {
+    assert.deepEqual(Object.keys(settingCases).sort(), Object.keys(settings).sort());
+  });
+
+  for (const [key, spec] of Object.entries(settings) as [keyof Config, (typeof settings)[keyof Config]][]) {
+    const row = settingCases[key];
+    it(`${spec.env}: ${JSON.stringify(row.valid)} loads; ${row.invalid.map((v) => JSON.stringify(v)).join(', ') || 'nothing'} is reported`, () => {
+      assert.deepEqual(loadConfig({ ...row.context, [spec.env]: row.valid })[key], row.expected);
+      for (const bad of row.invalid) {
+        assert.throws(
+          () => loadConfig({ ...row.context, [spec.env]: bad }),
+          (err: unknown) => {
+            assert.ok(err instanceof ConfigError, `${spec.env}=${JSON.stringify(bad)}: ${String(err)}`);
+            assert.equal(err.problems.length, 1, err.problems.join('; '));
+            assert.ok(err.problems[0]!.startsWith(`${spec.env} `), err.problems[0]);
+            return true;
+          },
+          `${spec.env}=${JSON.stringify(bad)} is refused`,
+        );
+      }
+    });
+  }
+});
+
+describe('node src/main.ts with a bad configuration', () => {
+  it('exits with status 2 and lists every problem', async () => {
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const bad = { PORT: 'http', MAX_BODY_BYTES: '12', DEBUG: 'maybe', WORKERS: 'all', DIFFER_COLOR_INSERTION: 'red;}' };
+    const child = spawn(process.execPath, ['src/main.ts'], { cwd: root, env: { PATH: process.env.PATH ?? '', ...bad }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const [code] = (await once(child, 'exit')) as [number | null];
+    clearTimeout(timer);
+    assert.equal(code, 2, output);
+    for (const name of Object.keys(bad)) assert.match(output, new RegExp(`^\\s+- ${name} `, 'm'), `${name} is listed in:\n${output}`);
   });
 });
