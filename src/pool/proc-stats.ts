@@ -31,6 +31,37 @@ export function parseStatmRssBytes(statm: string): number {
   return resident * PAGE_SIZE_BYTES;
 }
 
+/**
+ * Memory of a process from /proc/<pid>/status, split as the kernel accounts it: anonymous and
+ * shared-memory pages are the process's own, file-backed pages (the node binary, libraries) are
+ * shared by every process that maps them and charged to the container once.
+ */
+export interface MemorySample {
+  /** RssAnon + RssShmem: what this process adds to the container's memory. */
+  ownBytes: number;
+  /** RssFile: mapped file pages, mostly shared with the other Node processes. */
+  fileBytes: number;
+}
+
+/** Parses the Rss* lines of /proc/<pid>/status (values in kB). */
+export function parseStatusMemory(status: string): MemorySample {
+  const kib = (field: string) => {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status);
+    if (match === null) throw new Error(`no ${field} in /proc status`);
+    return Number(match[1]) * 1024;
+  };
+  return { ownBytes: kib('RssAnon') + kib('RssShmem'), fileBytes: kib('RssFile') };
+}
+
+/** Samples a process's memory split; undefined when /proc is unavailable or the process is gone. */
+export async function sampleMemory(pid: number | 'self'): Promise<MemorySample | undefined> {
+  try {
+    return parseStatusMemory(await readFile(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Samples a live process; undefined when /proc is unavailable or the process is gone. */
 export async function sampleProcess(pid: number): Promise<ProcessSample | undefined> {
   try {

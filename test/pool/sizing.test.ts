@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { parseCfsQuota, parseCpuMax, parseMemoryLimit, readContainerResources } from '../../src/pool/cgroup.ts';
-import { parseStatCpuMs, parseStatmRssBytes, sampleProcess } from '../../src/pool/proc-stats.ts';
+import { parseStatCpuMs, parseStatmRssBytes, parseStatusMemory, sampleMemory, sampleProcess } from '../../src/pool/proc-stats.ts';
 import { derivePoolSizing, sizingProblem } from '../../src/pool/sizing.ts';
 import { startService } from '../../src/main.ts';
 
@@ -80,5 +80,15 @@ describe('/proc sampling', () => {
     const sample = await sampleProcess(process.pid);
     assert.ok(sample !== undefined && sample.rssBytes > 10 * MiB && sample.cpuMs > 0);
     assert.equal(await sampleProcess(2 ** 22 + 12345), undefined);
+  });
+
+  it('splits resident memory into the process\'s own pages and shared file-backed ones', async () => {
+    const status = 'Name:\tnode\nVmRSS:\t   90000 kB\nRssAnon:\t   60000 kB\nRssFile:\t   29000 kB\nRssShmem:\t    1000 kB\nVmData:\t 1 kB\n';
+    assert.deepEqual(parseStatusMemory(status), { ownBytes: 61000 * 1024, fileBytes: 29000 * 1024 });
+    assert.throws(() => parseStatusMemory('Name:\tnode\n'), /RssAnon/);
+    const self = await sampleMemory('self');
+    // The node binary alone maps tens of MiB of file pages: counted once per container, not per process.
+    assert.ok(self !== undefined && self.ownBytes > 10 * MiB && self.fileBytes > 10 * MiB);
+    assert.equal(await sampleMemory(2 ** 22 + 12345), undefined);
   });
 });
