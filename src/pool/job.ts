@@ -19,12 +19,24 @@ export interface DiffJob {
   /** Output of the diff type's parseOptions: plain data. */
   options: unknown;
   ignoreDecodingErrors: boolean;
+  /**
+   * `json`: the worker answers with the result as escaped JSON text (see json-result.ts), so a big
+   * result costs the main process a copy instead of a deserialisation and a stringify.
+   */
+  resultAs?: 'object' | 'json';
 }
 
-export type DiffOutcome = { ok: true; result: Record<string, unknown> } | { ok: false; error: SerializedError };
+export type DiffOutcome =
+  | { ok: true; result: Record<string, unknown> }
+  /** The result object as UTF-8 JSON text, `<`, `>` and `&` escaped (resultAs: 'json'). */
+  | { ok: true; json: Uint8Array }
+  | { ok: false; error: SerializedError };
 
 /** Parent → child. */
 export type ParentMessage = { type: 'job'; id: number; job: DiffJob };
 
-/** Child → parent. */
-export type ChildMessage = { type: 'ready' } | { type: 'done'; id: number; outcome: DiffOutcome };
+/**
+ * Child → parent. `accepted` is sent the moment a job arrives, before it runs: a worker that dies
+ * before accepting never ran the job, so the pool may give it to another worker.
+ */
+export type ChildMessage = { type: 'ready' } | { type: 'accepted'; id: number } | { type: 'done'; id: number; outcome: DiffOutcome };

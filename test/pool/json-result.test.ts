@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { describe, it } from 'node:test';
+import express from 'express';
+import { escapedJsonBytes, spliceJsonObject } from '../../src/pool/json-result.ts';
+
+const samples: Record<string, unknown>[] = [
+  { diff: [[0, '<p>a & b</p>'], [1, '</script><script>alert(1)</script>']], change_count: 1 },
+  { text: 'é ü 中文 😀 \u2028 \u2029 "quoted" \\ back\\slash \n\t', nested: { list: [1, 2.5, null, true] } },
+  { empty: '', amp: '&&&', gt: '>>>' },
+  {},
+];
+
+/** What express sends for `res.json(value)` with `json escape` on, as the app is configured. */
+async function expressBytes(values: unknown[]): Promise<Buffer[]> {
+  const app = express();
+  app.set('json escape', true);
+  app.get('/:index', (req, res) => {
+    res.json(values[Number(req.params.index)]);
+  });
+  const server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  try {
+    const { port } = server.address() as AddressInfo;
+    return await Promise.all(values.map(async (_, index) => Buffer.from(await (await fetch(`http://127.0.0.1:${port}/${index}`)).arrayBuffer())));
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+}
+
+describe('JSON results made in the worker', () => {
+  it('are byte for byte what express sends with json escape', async () => {
+    const expected = await expressBytes(samples);
+    samples.forEach((sample, index) => assert.deepEqual(escapedJsonBytes(sample), expected[index], JSON.stringify(sample)));
+  });
+
+  it('splice into the answer exactly as the object spread would', async () => {
+    const head = { type: 'html_source_dmp', version: '0.1.0' };
+    const tail = { a_content_type: { media_type: 'text/html' }, b_content_type: { media_type: 'text/html<' } };
+    const expected = await expressBytes(samples.map((result) => ({ ...head, ...result, ...tail })));
+    samples.forEach((result, index) => assert.deepEqual(spliceJsonObject(head, escapedJsonBytes(result), tail), expected[index]));
+    assert.equal(spliceJsonObject({}, escapedJsonBytes({}), {}).toString(), '{}');
+  });
+
+  it('refuse a result that is not a JSON object', () => {
+    assert.throws(() => spliceJsonObject({}, escapedJsonBytes([1]), {}), /not a JSON object/);
+  });
+});
