@@ -2,13 +2,19 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PoolObserver } from '../pool/index.ts';
 
+export interface PoolGauges {
+  admitted: number;
+  queued: number;
+  active: number;
+}
+
 export interface Metrics {
   registry: Registry;
   requests: Counter<'diff_type' | 'status'>;
   contentRefusals: Counter<'diff_type' | 'media_type'>;
   poolObserver: PoolObserver;
-  /** Reports queue depth and active jobs at scrape time. */
-  watchPool(pool: { queued: number; active: number }): void;
+  /** Reports admitted requests, queue depth and active jobs at scrape time. */
+  watchPool(pool: PoolGauges): void;
 }
 
 export function createMetrics(): Metrics {
@@ -43,7 +49,7 @@ export function createMetrics(): Metrics {
   });
   const limitBreaches = new Counter({
     name: 'diffguard_limit_breaches_total',
-    help: 'Diff jobs stopped for going over a limit, by limit (cpu, memory, wall).',
+    help: 'Diff jobs stopped for going over their own limit (422), by limit (cpu, memory, wall).',
     labelNames: ['limit'] as const,
     registers: [registry],
   });
@@ -55,11 +61,21 @@ export function createMetrics(): Metrics {
   });
   const workerRestarts = new Counter({
     name: 'diffguard_worker_restarts_total',
-    help: 'Worker processes replaced, by reason (cpu, memory, wall, crash, recycle, startup, aborted).',
+    help: 'Worker processes replaced, by why the old one exited (cpu, memory, memory_budget, wall, crash, recycle, startup, aborted). Workers stopped at shutdown are not counted.',
     labelNames: ['reason'] as const,
     registers: [registry],
   });
-  let pool: { queued: number; active: number } | undefined;
+  let pool: PoolGauges | undefined;
+  new Gauge({
+    // What the pool is holding: a place is taken before the inputs are fetched, so this leads the
+    // queue depth and CPU (both blind to fetching) as a signal of load.
+    name: 'diffguard_admitted_requests',
+    help: 'Diff requests holding a place in the pool: fetching their inputs, queued, or running.',
+    registers: [registry],
+    collect() {
+      this.set(pool?.admitted ?? 0);
+    },
+  });
   new Gauge({
     name: 'diffguard_queue_depth',
     help: 'Diff jobs waiting for a worker.',
@@ -77,16 +93,16 @@ export function createMetrics(): Metrics {
     },
   });
   const poolObserver: PoolObserver = {
-    jobFinished({ diffType, result, durationMs, cpuMs, peakRssBytes }) {
+    jobFinished({ diffType, result, started, durationMs, cpuMs, peakRssBytes }) {
       jobDuration.observe({ diff_type: diffType, result }, durationMs / 1000);
-      if (result !== 'aborted') {
+      if (started && result !== 'aborted') {
         jobCpu.observe({ diff_type: diffType }, cpuMs / 1000);
         if (peakRssBytes > 0) jobPeakRss.observe({ diff_type: diffType }, peakRssBytes);
       }
       if (result === 'cpu' || result === 'memory' || result === 'wall') limitBreaches.inc({ limit: result });
     },
-    workerExited({ reason }) {
-      workerRestarts.inc({ reason });
+    workerExited({ reason, replaced }) {
+      if (replaced) workerRestarts.inc({ reason });
     },
   };
   return {

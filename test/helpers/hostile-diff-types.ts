@@ -24,6 +24,21 @@ export const hostileDiffTypes: DiffDefinition<any>[] = [
     return { diff: keep.length };
   }),
   hostile('test_regex', () => ({ diff: /^(a+)+$/.test(`${'a'.repeat(40)}!`) })),
+  hostile('test_string_length', () => {
+    // Doubles a (rope) string until V8 refuses its length: a catchable RangeError "Invalid string length".
+    let s = 'x';
+    for (;;) s += s;
+  }),
+  hostile('test_alloc_unsafe', () => {
+    // Untouched Buffers: resident memory stays low, so RLIMIT_DATA refuses one first
+    // (RangeError ERR_MEMORY_ALLOCATION_FAILED "Failed to allocate memory").
+    for (;;) keep.push(Buffer.allocUnsafe(64 * 1024 * 1024));
+  }),
+  hostile('test_exit_after_answer', () => {
+    // Answers, then the process exits before it reads another message (as if killed between jobs).
+    process.nextTick(() => process.exit(0));
+    return { diff: 'answered', pid: process.pid };
+  }),
   hostile('test_throw', () => {
     throw new Error('a bug in a diff');
   }),
