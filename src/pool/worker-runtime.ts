@@ -5,8 +5,17 @@ import type { DiffDefinition } from '../diff/types.ts';
 import { serializeError, UnknownDiffTypeError } from '../errors.ts';
 import { decodeBody } from '../sniff/index.ts';
 import type { ChildMessage, DiffJob, DiffOutcome, JobSide, ParentMessage } from './job.ts';
+import { escapedJsonBytes } from './json-result.ts';
 
+// RangeErrors of refused allocations: "Array buffer allocation failed" (RLIMIT_DATA), and V8's size
+// caps on one string or array ("Invalid string length" from `s += s`).
 const OUT_OF_MEMORY_MESSAGE = /allocation failed|Invalid string length|Invalid array length|Invalid typed array length/i;
+
+function isOutOfMemory(err: unknown): boolean {
+  // Buffer.allocUnsafe under RLIMIT_DATA: RangeError "Failed to allocate memory", code ERR_MEMORY_ALLOCATION_FAILED.
+  if ((err as { code?: unknown } | null)?.code === 'ERR_MEMORY_ALLOCATION_FAILED') return true;
+  return err instanceof RangeError && OUT_OF_MEMORY_MESSAGE.test(err.message);
+}
 
 function send(message: ChildMessage): void {
   process.send?.(message);
@@ -23,11 +32,13 @@ export function runJob(diffTypes: ReadonlyMap<string, DiffDefinition<any>>, job:
     if (definition === undefined) throw new UnknownDiffTypeError(`Unknown diff type ${job.diffType}`);
     const a = toDiffSide('a', job.a, definition.needsText, job.ignoreDecodingErrors);
     const b = toDiffSide('b', job.b, definition.needsText, job.ignoreDecodingErrors);
-    return { ok: true, result: definition.run(a, b, job.options) };
+    const result = definition.run(a, b, job.options);
+    return job.resultAs === 'json' ? { ok: true, json: escapedJsonBytes(result) } : { ok: true, result };
   } catch (err) {
-    if (err instanceof RangeError && OUT_OF_MEMORY_MESSAGE.test(err.message)) {
+    if (isOutOfMemory(err)) {
       // The OS data limit (or V8's size caps) refused an allocation: the job needed too much memory.
-      return { ok: false, error: { type: 'LIMIT_EXCEEDED', message: `The diff needed more memory than a worker may use (${err.message})`, details: { limit: 'memory' } } };
+      // The parent adds the limits to the answer and replaces this worker.
+      return { ok: false, error: { type: 'LIMIT_EXCEEDED', message: (err as Error).message, details: { limit: 'memory' } } };
     }
     return { ok: false, error: serializeError(err) };
   }
@@ -38,6 +49,8 @@ export function startWorker(diffTypes: ReadonlyMap<string, DiffDefinition<any>>)
   if (process.send === undefined) throw new Error('diff worker must be started by the pool (no IPC channel)');
   process.on('message', (message: ParentMessage) => {
     if (message.type !== 'job') return;
+    // Sent before the job runs: if this process dies without it, the parent knows the job never ran.
+    send({ type: 'accepted', id: message.id });
     send({ type: 'done', id: message.id, outcome: runJob(diffTypes, message.job) });
   });
   // Without a parent the worker has no purpose: never linger as an orphan.
