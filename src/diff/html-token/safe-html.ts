@@ -69,7 +69,7 @@ function isHandlerName(name: string): boolean {
 
 function needsChange(element: Element): boolean {
   const name = element.tagName;
-  if (name === 'script' || (name === 'iframe' && element.namespaceURI === HTML_NS)) return true;
+  if (name === 'script' || name === 'iframe') return true;
   for (const attr of element.attrs) {
     if (isHandlerName(attr.name) || attr.name === 'srcdoc' || attr.name === 'http-equiv') return true;
     if (attr.value.includes(':')) {
@@ -86,8 +86,8 @@ export function safeAttributes(element: Element): Attribute[] {
   const kept: Attribute[] = [];
   let originalScriptType: string | undefined;
   const isScript = element.tagName === 'script';
-  const isHtml = element.namespaceURI === HTML_NS;
-  const isIframe = isHtml && element.tagName === 'iframe';
+  // Any namespace: should a browser re-parse a foreign `iframe` as HTML, it is sandboxed too.
+  const isIframe = element.tagName === 'iframe';
   const documentUrlAttributes = DOCUMENT_URL_ATTRIBUTES.get(element.tagName) ?? [];
   for (const attr of element.attrs) {
     const lower = attr.name.toLowerCase();

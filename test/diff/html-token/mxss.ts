@@ -58,7 +58,7 @@ function problemsIn(root: Node): string[] {
     const element: Element = event.node;
     const name = element.tagName;
     if (name === 'script' && getAttribute(element, 'type') !== INERT_SCRIPT_TYPE) problems.push(`executable <script type=${getAttribute(element, 'type')}>`);
-    if (SVG_ANIMATIONS.has(name.toLowerCase())) problems.push(`SVG <${name}>`);
+    if (element.namespaceURI === 'http://www.w3.org/2000/svg' && SVG_ANIMATIONS.has(name.toLowerCase())) problems.push(`SVG <${name}>`);
     if (name === 'iframe' && getAttribute(element, 'sandbox') !== '') problems.push('iframe without sandox=""');
     for (const attr of element.attrs) {
       const value = attr.value.replace(/[\u0000-\u0020]/g, '');
@@ -94,3 +94,16 @@ export function payloadPairs(payload: string): [string, string][] {
     [page('one', true), page('two', false)],
   ];
 }
+
+/** Pieces random payloads are made of: namespace switches, raw-text and integration-point elements, end tags, quotes, comments. */
+export const FUZZ_PIECES = [
+  '<math>', '<mtext>', '<mi>', '<mglyph>', '<malignmark>', '<table>', '<tr>', '<td>', '<style>', '<svg>', '<foreignObject>',
+  '<desc>', '<title>', '<form>', '</form>', '<noscript>', '</noscript>', '<select>', '</select>', '<template>', '</template>',
+  '<p>', '</p>', '<br>', '</br>', '<annotation-xml encoding="text/html">', '<xmp>', '<iframe>', '<noembed>', '<noframes>',
+  '<textarea>', '<script>', '</script>', '</style>', '</math>', '</svg>', '<img src=x onerror=alert(1)>',
+  '<a title="</style><img src=x onerror=alert(2)>">', '<!--', '-->', '<![CDATA[', ']]>', '"', "'", '<h1>', '<a>', '<h6>',
+  '</a>', '</h6>', '<object>', '<embed src=data:x>', '<frameset>', '<plaintext>', '<option>', '<optgroup>', '<button>',
+  '<div>', '</div>', '<li>', '<dd>', '&lt;img src=x onerror=alert(3)&gt;', '<font color=1>', '<b>', '</b>', '<nobr>',
+  '<image>', '<body onload=alert(4)>', '<html>', '<head>', '<base href="javascript:alert(5)">',
+  '<svg><a xlink:href="javascript:alert(6)">', '<set attributeName="href" to="javascript:alert(7)">',
+];

@@ -4,7 +4,8 @@ import { parse } from 'parse5';
 import { getAttribute } from '../../../src/diff/html-parse.ts';
 import type { HtmlTokenResult } from '../../../src/diff/html-token/index.ts';
 import { counts, diff, elements, textContent } from './helpers.ts';
-import { PAYLOADS, payloadPairs, problemsReading } from './mxss.ts';
+import { seededRandom } from '../../helpers/random.ts';
+import { FUZZ_PIECES, PAYLOADS, payloadPairs, problemsReading } from './mxss.ts';
 
 // Whatever the page holds, a browser reading any view of the output (scripting on or off, or
 // after a DOM round trip such as a viewer's innerHTML) finds nothing that can run script.
@@ -26,6 +27,16 @@ describe('html_token output safety', () => {
       }
     });
   }
+
+  it('nothing runs from 500 random soups of namespace switches, raw-text elements and end tags', () => {
+    const next = seededRandom(20_240_601);
+    for (let round = 0; round < 500; round += 1) {
+      let payload = '';
+      for (let length = 2 + Math.floor(next() * 14); length > 0; length -= 1) payload += FUZZ_PIECES[Math.floor(next() * FUZZ_PIECES.length)];
+      const result = diff(`<p>one</p>${payload}`, `<p>two</p>${next() < 0.5 ? payload : ''}`);
+      for (const [view, html] of views(result)) assert.deepEqual(problemsReading(html), [], `${view} of ${payload}:\n${html}`);
+    }
+  });
 
   it('iframes are sandboxed whatever the page asked for', () => {
     const result = diff('<p>a</p><iframe src="https://example.com/embed" sandbox="allow-scripts allow-same-origin"></iframe>', '<p>b</p><iframe src="https://example.com/embed"></iframe>');
