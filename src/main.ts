@@ -12,13 +12,19 @@ import { VERSION } from './version.ts';
 
 // The share of the memory limit that running jobs may fill before the largest is stopped.
 const MEMORY_BUDGET_SHARE = 0.9;
+// When the drain runs out, the jobs left are answered 503 OVERLOADED; this long is given for those
+// answers to reach their clients before the remaining connections are closed.
+const RESPONSE_FLUSH_MS = 1_000;
 
 export interface RunningService {
   server: Server;
   pool: DiffPool;
   fetcher: Fetcher;
   state: AppState;
-  /** Stops accepting, drains in-flight requests (up to DRAIN_TIMEOUT_MS), stops the workers. */
+  /**
+   * Stops accepting, drains in-flight requests (up to DRAIN_TIMEOUT_MS), answers what is left with
+   * 503 OVERLOADED + Retry-After, closes the connections and stops the workers.
+   */
   shutdown(): Promise<void>;
 }
 
@@ -35,6 +41,8 @@ export interface ServiceOverrides {
   /** Worker entry module and the diff types it serves (tests add hostile ones). */
   workerModule?: string;
   diffTypes?: ReadonlyMap<string, DiffDefinition<any>>;
+  /** Called when the pool has been broken (no worker can start) for a while; main() exits non-zero. */
+  onPoolGaveUp?: (event: { reason: string; brokenForMs: number }) => void;
 }
 
 export async function startService(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<RunningService> {
@@ -67,7 +75,14 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       workerExited(event) {
         metrics.poolObserver.workerExited?.(event);
         const level = event.reason === 'recycle' || event.reason === 'shutdown' ? 'debug' : 'warn';
-        logger[level]({ reason: event.reason, pid: event.pid, worker_output: event.reason === 'crash' || event.reason === 'startup' ? event.output.slice(-1000) : undefined }, 'worker replaced');
+        logger[level]({ reason: event.reason, pid: event.pid, worker_output: event.reason === 'crash' || event.reason === 'startup' ? event.output.slice(-1000) : undefined }, event.replaced ? 'worker replaced' : 'worker stopped');
+      },
+      dataLimitDropped(event) {
+        logger.warn({ worker_output: event.output.slice(-1000) }, 'workers fail to start under RLIMIT_DATA: starting them without it (the resident-memory watchdog still applies)');
+      },
+      gaveUp(event) {
+        logger.fatal({ reason: event.reason, broken_for_ms: event.brokenForMs }, 'no diff worker could start for too long: giving up so the pod is restarted');
+        overrides.onPoolGaveUp?.(event);
       },
     },
   });
@@ -106,18 +121,40 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       state.shuttingDown = true;
       const drainUntil = Date.now() + config.drainTimeoutMs;
       // Keep serving (with /readyz failing) while the load balancer takes the pod out of rotation.
-      if (config.shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
+      if (config.shutdownDelayMs > 0) await sleep(config.shutdownDelayMs);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, Math.max(0, drainUntil - Date.now())))]);
-      server.closeAllConnections();
-      await pool.close(Math.max(0, drainUntil - Date.now()));
+      // The pool drains until the same deadline, then stops the jobs left with 503 + Retry-After.
+      const poolClosed = pool.close(Math.max(0, drainUntil - Date.now()));
+      if (!(await settlesWithin(closed, drainUntil - Date.now()))) {
+        // Let those 503s (and any request that finishes fetching meanwhile) reach the clients.
+        await poolClosed;
+        await settlesWithin(closed, RESPONSE_FLUSH_MS);
+        server.closeAllConnections();
+      }
+      await poolClosed;
       await fetcher.close();
     })());
   return { server, pool, fetcher, state, shutdown };
 }
 
-async function main(): Promise<void> {
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Whether `promise` settles within `ms`. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, ms))));
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The service as a process: config from the environment, signals, exit codes. Tests start it with hostile diff types. */
+export async function main(overrides: ServiceOverrides = {}): Promise<void> {
   let config: Config;
   try {
     config = loadConfig();
@@ -128,7 +165,11 @@ async function main(): Promise<void> {
   const logger = createLogger(config);
   let service: RunningService;
   try {
-    service = await startService(config, logger);
+    service = await startService(config, logger, {
+      ...overrides,
+      // Kubernetes restarts the container (the 'exit' listener below stops the workers).
+      onPoolGaveUp: () => process.exit(1),
+    });
   } catch (err) {
     logger.fatal({ err }, 'diffguard could not start');
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
@@ -137,11 +178,15 @@ async function main(): Promise<void> {
   const address = service.server.address();
   logger.info({ address, port: typeof address === 'object' && address ? address.port : config.port }, 'diffguard listening');
 
+  // However the process ends, no worker outlives it: a worker busy in a loop never notices that
+  // its parent is gone. (kill() is synchronous, as 'exit' listeners must be.)
+  process.once('exit', () => service.pool.killWorkersNow());
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals += 1;
     if (signals > 1) {
       logger.warn({ signal }, 'second signal: exiting now');
+      service.pool.killWorkersNow();
       process.exit(1);
     }
     logger.info({ signal, drain_timeout_ms: config.drainTimeoutMs }, 'shutting down: draining in-flight requests');

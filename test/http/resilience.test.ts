@@ -1,14 +1,23 @@
 // The service keeps answering while jobs are killed, sheds load with 503, and drains on shutdown.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { after, before, describe, it } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { createMetrics } from '../../src/http/metrics.ts';
 import { json, query, startTestService, type TestService } from '../helpers/service.ts';
 import { serve, startUpstream, type Upstream } from '../helpers/upstream.ts';
 
-/** Polls /healthz every 50 ms until stopped; returns the slowest answer in ms. */
-function pollHealth(service: TestService): { stop(): Promise<{ max: number; count: number; failures: number }> } {
+/**
+ * Polls /healthz every 50 ms until stopped; returns the slowest answer in ms, and the longest
+ * event-loop stall seen meanwhile (the service runs in this process, and a poller that is itself
+ * blocked does not see a stall that began between two polls).
+ */
+function pollHealth(service: TestService): { stop(): Promise<{ max: number; count: number; failures: number; stallMs: number }> } {
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   let running = true;
   let max = 0;
   let count = 0;
@@ -28,7 +37,8 @@ function pollHealth(service: TestService): { stop(): Promise<{ max: number; coun
     async stop() {
       running = false;
       await loop;
-      return { max, count, failures };
+      loopDelay.disable();
+      return { max, count, failures, stallMs: loopDelay.max / 1e6 };
     },
   };
 }
@@ -42,6 +52,7 @@ describe('resilience', () => {
       '/text': serve('hello', 'text/plain'),
       '/sleep-300': serve('300', 'text/plain'),
       '/sleep-1000': serve('1000', 'text/plain'),
+      '/sleep-60000': serve('60000', 'text/plain'),
       '/page.before': serve('<p>Deleted</p><p>Unchanged</p>', 'text/html'),
       '/page.after': serve('<p>Added</p><p>Unchanged</p>', 'text/html'),
     });
@@ -55,28 +66,74 @@ describe('resilience', () => {
   const hostile = (type: string, a = '/text') => service.get(`/${type}?${query({ a: upstream.url(a), b: upstream.url('/text') })}`);
   const normal = () => service.get(`/html_text_dmp?${query({ a: upstream.url('/page.before'), b: upstream.url('/page.after') })}`);
 
-  for (const [type, limit] of [
-    ['test_spin', 'cpu'],
-    ['test_big_array', 'memory'],
-    ['test_buffers', 'memory'],
-  ] as const) {
-    it(`answers ${type} with 422 LIMIT_EXCEEDED (${limit}) while /healthz keeps answering, then serves normal diffs`, async () => {
+  const hostileCases: [type: string, status: number, errorType: string, limit?: string][] = [
+    ['test_spin', 422, 'LIMIT_EXCEEDED', 'cpu'],
+    ['test_regex', 422, 'LIMIT_EXCEEDED', 'cpu'],
+    ['test_small_objects', 422, 'LIMIT_EXCEEDED', 'memory'],
+    ['test_big_array', 422, 'LIMIT_EXCEEDED', 'memory'],
+    ['test_buffers', 422, 'LIMIT_EXCEEDED', 'memory'],
+    ['test_alloc_unsafe', 422, 'LIMIT_EXCEEDED', 'memory'],
+    ['test_throw', 500, 'INTERNAL'],
+    ['test_abort', 500, 'INTERNAL'],
+    ['test_exit', 500, 'INTERNAL'],
+  ];
+  for (const [type, status, errorType, limit] of hostileCases) {
+    it(`answers ${type} with ${status} ${errorType}${limit === undefined ? '' : ` (${limit})`} while /healthz keeps answering, then serves normal diffs`, async () => {
       const health = pollHealth(service);
       const res = await hostile(type);
       const stats = await health.stop();
-      assert.equal(res.status, 422);
+      assert.equal(res.status, status);
       const body = await json(res);
-      assert.equal(body.type, 'LIMIT_EXCEEDED');
+      assert.equal(body.type, errorType);
       assert.equal(body.limit, limit);
-      assert.ok(stats.count >= 2, 'health was polled during the job');
+      // No internals leak, even from a crashed worker.
+      assert.equal(body.stack, undefined);
+      assert.equal(body.worker_output, undefined);
+      // Quick failures (throw, abort) end within one polling interval.
+      assert.ok(stats.count >= (status === 422 ? 2 : 1), 'health was polled during the job');
       assert.equal(stats.failures, 0);
-      // A generous bound: the precise latency target lives in `npm run hostile`.
+      // Generous bounds: the precise latency target lives in `npm run hostile`.
       assert.ok(stats.max < 1000, `slowest /healthz took ${stats.max} ms`);
+      assert.ok(stats.stallMs < 1000, `the event loop stalled for ${stats.stallMs} ms`);
       const next = await normal();
       assert.equal(next.status, 200);
       assert.equal((await json(next)).change_count, 2);
     });
   }
+
+  it('kills the job of a client that went away, and recovers', async () => {
+    const before = (await json(await hostile('test_echo'))).pid as number;
+    const client = new AbortController();
+    const request = service.get(`/test_sleep?${query({ a: upstream.url('/sleep-60000'), b: upstream.url('/text') })}`, { signal: client.signal });
+    request.catch(() => {});
+    await waitFor(() => service.pool.active === 1);
+    client.abort();
+    await waitFor(() => service.pool.active === 0 && service.pool.admitted === 0);
+    const after = await json(await hostile('test_echo'));
+    assert.notEqual(after.pid, before, 'the job was killed with its worker');
+    assert.equal((await normal()).status, 200);
+  });
+
+  it('exports the admitted requests, including one still fetching its inputs', async () => {
+    const slow = await startUpstream({
+      '/slow': async (_req, res) => {
+        await new Promise((resolve) => setTimeout(resolve, 800));
+        res.writeHead(200, { 'Content-Type': 'text/plain' });
+        res.end('slow');
+      },
+    });
+    try {
+      const fetching = service.get(`/length?${query({ a: slow.url('/slow'), b: slow.url('/slow') })}`);
+      await waitFor(() => service.pool.admitted === 1);
+      const metrics = await (await service.get('/metrics')).text();
+      assert.match(metrics, /^diffguard_admitted_requests 1$/m);
+      assert.match(metrics, /^diffguard_queue_depth 0$/m);
+      assert.match(metrics, /^diffguard_active_jobs 0$/m);
+      assert.equal((await fetching).status, 200);
+    } finally {
+      await slow.close();
+    }
+  });
 
   it('sheds load beyond the queue with 503 OVERLOADED and Retry-After, and readiness fails meanwhile', async () => {
     // One worker, two queue slots: the fourth concurrent job is refused at once.
@@ -115,15 +172,6 @@ describe('resilience', () => {
     }
   });
 
-  it('answers a worker crash with 500 INTERNAL without internals, and recovers', async () => {
-    const res = await hostile('test_exit');
-    assert.equal(res.status, 500);
-    const body = await json(res);
-    assert.equal(body.type, 'INTERNAL');
-    assert.equal(body.stack, undefined);
-    assert.equal(body.worker_output, undefined);
-    assert.equal((await normal()).status, 200);
-  });
 });
 
 describe('graceful shutdown', () => {
@@ -151,8 +199,30 @@ describe('graceful shutdown', () => {
     }
   });
 
-  it('exits 0 on SIGTERM after finishing an in-flight request', async (t) => {
-    // A slow upstream keeps the request in flight when the signal arrives.
+  it('answers the requests left when the drain timeout runs out with 503 and Retry-After, not a dropped socket', async () => {
+    const upstream = await startUpstream({ '/sleep-10000': serve('10000', 'text/plain'), '/text': serve('x', 'text/plain') });
+    const service = await startTestService({ DRAIN_TIMEOUT_MS: '1000' });
+    try {
+      const url = `/test_sleep?${query({ a: upstream.url('/sleep-10000'), b: upstream.url('/text') })}`;
+      const running = service.get(url);
+      await waitFor(() => service.pool.active === 1);
+      const queued = service.get(url);
+      await waitFor(() => service.pool.queued === 1);
+      await service.shutdown();
+      // Both jobs outlast the drain; another replica may well run them, so: 503 + Retry-After.
+      for (const res of await Promise.all([running, queued])) {
+        assert.equal(res.status, 503);
+        assert.equal(res.headers.get('retry-after'), '5');
+        assert.equal((await json(res)).type, 'OVERLOADED');
+      }
+      await assert.rejects(service.get('/healthz'), 'the listener is closed');
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  it('exits 0 on SIGTERM after finishing a request still fetching its inputs', async (t) => {
+    // A slow upstream keeps the request in flight when the signal arrives. The production entry point.
     const upstream = await startUpstream({
       '/slow': async (_req, res) => {
         res.writeHead(200, { 'Content-Type': 'text/plain' });
@@ -163,29 +233,111 @@ describe('graceful shutdown', () => {
       '/text': serve('x', 'text/plain'),
     });
     t.after(() => upstream.close());
-    const main = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
-    const child = spawn(process.execPath, [main], {
-      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ALLOW_PRIVATE_UPSTREAMS: 'true', WORKERS: '1', MEMORY_LIMIT_MIB: '4096', LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    t.after(() => child.kill('SIGKILL'));
-    let output = '';
-    const port = await new Promise<number>((resolve, reject) => {
-      child.stdout!.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        const match = /"port":(\d+)[^\n]*diffguard listening/.exec(output);
-        if (match) resolve(Number(match[1]));
-      });
-      child.once('exit', () => reject(new Error(`service exited early: ${output}`)));
-    });
-    const request = fetch(`http://127.0.0.1:${port}/length?${query({ a: upstream.url('/slow'), b: upstream.url('/text') })}`);
+    const service = await spawnService(t, {}, fileURLToPath(new URL('../../src/main.ts', import.meta.url)));
+    const request = service.get(`/length?${query({ a: upstream.url('/slow'), b: upstream.url('/text') })}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
-    child.kill('SIGTERM');
+    service.child.kill('SIGTERM');
     const res = await request;
     assert.equal(res.status, 200);
     assert.equal((await json(res)).diff, 1 - 'slow body'.length);
-    const [code] = await once(child, 'exit');
-    assert.equal(code, 0);
-    assert.match(output, /shutdown complete/);
+    assert.equal(await service.exitCode, 0);
+    assert.match(service.output(), /shutdown complete/);
+  });
+
+  it('exits 0 on SIGTERM after finishing a running job', async (t) => {
+    const upstream = await startUpstream({ '/sleep-1000': serve('1000', 'text/plain'), '/text': serve('x', 'text/plain') });
+    t.after(() => upstream.close());
+    const service = await spawnService(t);
+    const request = service.get(`/test_sleep?${query({ a: upstream.url('/sleep-1000'), b: upstream.url('/text') })}`);
+    await waitForAsync(async () => (await json(await service.get('/readyz'))).active_jobs === 1);
+    service.child.kill('SIGTERM');
+    const res = await request;
+    assert.equal(res.status, 200);
+    assert.equal((await json(res)).diff, 'woke');
+    assert.equal(await service.exitCode, 0);
+  });
+
+  it('exits 1 at once on a second signal, and leaves no worker running, busy ones included', async (t) => {
+    const upstream = await startUpstream({ '/text': serve('x', 'text/plain') });
+    t.after(() => upstream.close());
+    const service = await spawnService(t, { JOB_CPU_LIMIT_MS: '60000', JOB_DEADLINE_MS: '60000', DRAIN_TIMEOUT_MS: '30000' });
+    const diff = (type: string) => service.get(`/${type}?${query({ a: upstream.url('/text'), b: upstream.url('/text') })}`);
+    const workerPid = (await json(await diff('test_echo'))).pid as number;
+    t.after(() => {
+      if (isRunning(workerPid)) process.kill(workerPid, 'SIGKILL');
+    });
+    // A worker spinning in a loop never notices that its parent has gone.
+    diff('test_spin').catch(() => {});
+    await waitForAsync(async () => (await json(await service.get('/readyz'))).active_jobs === 1);
+    service.child.kill('SIGTERM');
+    await waitFor(() => service.output().includes('shutting down'));
+    service.child.kill('SIGTERM');
+    assert.equal(await service.exitCode, 1);
+    await waitFor(() => !isRunning(workerPid));
   });
 });
+
+describe('metrics', () => {
+  it('do not count workers stopped at shutdown as restarts', async () => {
+    const metrics = createMetrics();
+    metrics.poolObserver.workerExited?.({ reason: 'cpu', pid: 1, output: '', replaced: true });
+    metrics.poolObserver.workerExited?.({ reason: 'shutdown', pid: 2, output: '', replaced: false });
+    const text = await metrics.registry.metrics();
+    assert.match(text, /^diffguard_worker_restarts_total\{reason="cpu"\} 1$/m);
+    assert.doesNotMatch(text, /reason="shutdown"/);
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  await waitForAsync(async () => condition(), timeoutMs);
+}
+
+async function waitForAsync(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Whether a process exists and is not a zombie (an exited child waiting to be reaped). */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+interface SpawnedService {
+  child: ChildProcess;
+  get(path: string): Promise<Response>;
+  output(): string;
+  exitCode: Promise<number | null>;
+}
+
+const hostileMain = fileURLToPath(new URL('../helpers/hostile-main.ts', import.meta.url));
+
+/** The service as its own process (signals and exit codes are main()'s), on a free port. */
+async function spawnService(t: TestContext, env: Record<string, string> = {}, entry = hostileMain): Promise<SpawnedService> {
+  const child = spawn(process.execPath, [entry], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ALLOW_PRIVATE_UPSTREAMS: 'true', WORKERS: '1', MEMORY_LIMIT_MIB: '4096', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exitCode = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let output = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /"port":(\d+)[^\n]*diffguard listening/.exec(output);
+      if (match) resolve(Number(match[1]));
+    });
+    void exitCode.then(() => reject(new Error(`service exited early: ${output}`)));
+  });
+  return { child, get: (path) => fetch(`http://127.0.0.1:${port}${path}`), output: () => output, exitCode };
+}
