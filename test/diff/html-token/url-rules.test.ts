@@ -6,7 +6,8 @@ import { normalizeUrl, parseSrcset } from '../../../src/diff/html-token/url-rule
 import type { DiffSettings } from '../../../src/diff/types.ts';
 import { diff } from './helpers.ts';
 
-const SETTINGS: DiffSettings = {
+// `maxHtmlChars` is being added to DiffSettings; the assertion keeps this compiling before and after.
+const SETTINGS = {
   insertionColor: '#a1d76a',
   deletionColor: '#e8a4c8',
   dmpTimeoutMs: 2000,
@@ -14,7 +15,8 @@ const SETTINGS: DiffSettings = {
   htmlTokenMaxTokens: 1234,
   maxTextChars: 1_000_000,
   maxHtmlNodes: 5678,
-};
+  maxHtmlChars: 10_000_000,
+} as DiffSettings;
 
 const page = (inner: string): string => `<p>Some text before.</p>${inner}<p>Some text after.</p>`;
 const changeCount = (a: string, b: string, urlRules: string[] = ['jsessionid']): number =>
