@@ -142,9 +142,10 @@ describe('Kubernetes schemas (kubernetes-models)', () => {
 });
 
 describe('manifest invariants', () => {
-  it('knows the image user and the exported queue metric', () => {
+  it('knows the image user and the exported load metrics', () => {
     assert.equal(typeof imageUid, 'number');
     assert.ok(context.exportedMetrics.has('diffguard_queue_depth'));
+    assert.ok(context.exportedMetrics.has('diffguard_admitted_requests'));
   });
 
   for (const dir of kustomizations) {
@@ -153,11 +154,14 @@ describe('manifest invariants', () => {
     });
   }
 
-  it('the optional overlay scales on the queue depth as well as CPU', () => {
+  it('the optional overlay scales on the requests each pod holds (fetching, queued, running) as well as CPU', () => {
     const overlay = renderKustomization(join(overlaysDir, 'queue-depth-autoscaling'));
     const autoscaler = findObject<IHorizontalPodAutoscaler>(overlay.objects, 'HorizontalPodAutoscaler');
     const metrics = autoscaler.spec?.metrics ?? [];
-    assert.deepEqual(metrics.map((m) => m.pods?.metric.name ?? m.resource?.name), ['cpu', 'diffguard_queue_depth']);
+    assert.deepEqual(metrics.map((m) => m.pods?.metric.name ?? m.resource?.name), ['cpu', 'diffguard_admitted_requests']);
+    // Above what the base's one worker runs at once, below the 3 requests a pod holds before refusing.
+    const target = parseQuantity(String(metrics[1]?.pods?.target.averageValue ?? ''));
+    assert.ok(target > 1 && target < 3, `target ${target}`);
   });
 
   it('sizes WORKERS and MEMORY_LIMIT_MIB from the resources, which the service then accepts', () => {
