@@ -2,7 +2,7 @@
 // browser re-parses it. Attribute rules: every `<script>` gets a non-executable type; `on*`
 // handler attributes, `srcdoc` and attributes holding `javascript:`/`vbscript:` URLs are
 // dropped; `data:` URLs are dropped from frames, objects, embeds, links and form targets;
-// iframes get `sandbox=""`; `<meta http-equiv=refresh>` is defused; SVG animation elements
+// iframes get `sandbox=""`; `<meta http-equiv>` refresh and CSP are defused; SVG animation elements
 // (which can rewrite an `href` after we looked at it) are dropped.
 //
 // Serialisation is our own (iterative, so deep trees are fine) rather than parse5's because
@@ -63,6 +63,13 @@ const RAW_TEXT_ELEMENTS = new Set(['style', 'script', 'xmp', 'iframe', 'noembed'
 /** SVG animation elements, lower-cased: `<animate attributeName="href" values="…;javascript:…">` rewrites a link after sanitising. */
 const SVG_ANIMATIONS = new Set(['animate', 'set', 'animatemotion', 'animatetransform', 'animatecolor', 'discard']);
 
+/**
+ * `<meta http-equiv>` values defused: a refresh would navigate the viewer away; the page's own
+ * Content-Security-Policy names the page's origin, so in the output it would only block our
+ * diff style or the page's images.
+ */
+const DEFUSED_HTTP_EQUIV = new Set(['refresh', 'content-security-policy']);
+
 function isHandlerName(name: string): boolean {
   return name.length > 2 && (name.charCodeAt(0) | 0x20) === 0x6f && (name.charCodeAt(1) | 0x20) === 0x6e;
 }
@@ -100,7 +107,7 @@ export function safeAttributes(element: Element): Attribute[] {
       originalScriptType = attr.value;
       continue;
     }
-    if (lower === 'http-equiv' && attr.value.trim().toLowerCase() === 'refresh') {
+    if (lower === 'http-equiv' && DEFUSED_HTTP_EQUIV.has(attr.value.trim().toLowerCase())) {
       kept.push({ name: 'data-wm-diff-http-equiv', value: attr.value });
       continue;
     }

@@ -46,4 +46,12 @@ describe('html_token output documents', () => {
       assert.equal(getAttribute(first, 'content'), "script-src 'none'; object-src 'none'");
     }
   });
+
+  it("the page's own Content-Security-Policy <meta> is defused (it names the page's origin and would block our style)", () => {
+    const page = (word: string) => `<html><head><meta http-equiv="Content-Security-Policy" content="style-src 'none'"></head><body><p>${word}</p></body></html>`;
+    for (const view of views(page('a'), page('b'))) {
+      const policies = elements(parseOutput(view).document, (e) => e.tagName === 'meta' && getAttribute(e, 'http-equiv')?.toLowerCase() === 'content-security-policy');
+      assert.deepEqual(policies.map((meta) => getAttribute(meta, 'content')), ["script-src 'none'; object-src 'none'"], view);
+    }
+  });
 });
