@@ -1,7 +1,9 @@
 // Shared HTML parsing for the HTML diff types: parse5 (the WHATWG tree-construction algorithm,
-// so we see the tree a browser builds) with a node-count cap, plus an iterative walker.
-// parse5 can take ~150× the input in memory on tag-dense hostile input and has no depth cap,
-// so the cap turns "runs the worker out of memory" into a clear 413 long before that.
+// so we see the tree a browser builds) with two caps, plus an iterative walker.
+// A parsed tree costs ~120–200 bytes of heap per node and ~80 per attribute, and parse5 has no
+// depth cap, so the caps turn "runs the worker out of memory" into a clear 413 long before that:
+// a character cap checked before parsing (it also bounds what the tokenizer holds for one tag,
+// e.g. a million attributes) and a node cap, attributes included, checked while the tree grows.
 
 import { defaultTreeAdapter, parse, type DefaultTreeAdapterMap, type TreeAdapter } from 'parse5';
 import { TooLargeError } from '../errors.ts';
@@ -14,8 +16,10 @@ export type TextNode = DefaultTreeAdapterMap['textNode'];
 export type Node = DefaultTreeAdapterMap['node'];
 
 export interface ParseHtmlOptions {
-  /** Most nodes (elements, text nodes, comments) the tree may hold; beyond it → TooLargeError. */
+  /** Most nodes (elements, text nodes, comments) plus attributes the tree may hold; beyond it → TooLargeError. */
   maxNodes: number;
+  /** Most characters of HTML to parse (MAX_HTML_CHARS); a longer input → TooLargeError before parsing. */
+  maxChars?: number;
   /** Which side this is, for the error message (`a` or `b`). */
   side?: string;
   /**
@@ -25,42 +29,127 @@ export interface ParseHtmlOptions {
   scriptingEnabled?: boolean;
 }
 
-/** Parses a whole HTML document. Throws TooLargeError when the tree would exceed `maxNodes`. */
+/**
+ * Parses a whole HTML document. Throws TooLargeError when `html` is longer than `maxChars`, or
+ * when its nodes plus attributes would exceed `maxNodes`.
+ */
 export function parseHtmlDocument(html: string, options: ParseHtmlOptions): Document {
+  const sideDetails = options.side === undefined ? {} : { side: options.side };
+  const subject = options.side === undefined ? 'A document' : `\`${options.side}\``;
+  if (options.maxChars !== undefined && html.length > options.maxChars) {
+    throw new TooLargeError(`${subject} has more than ${options.maxChars} characters of HTML to parse (MAX_HTML_CHARS)`, {
+      limit: 'html_chars',
+      max_chars: options.maxChars,
+      ...sideDetails,
+    });
+  }
   let nodes = 0;
-  const count = (): void => {
-    nodes += 1;
+  const count = (amount = 1): void => {
+    nodes += amount;
     if (nodes > options.maxNodes) {
-      const side = options.side === undefined ? 'A document' : `\`${options.side}\``;
-      throw new TooLargeError(`${side} has more than ${options.maxNodes} HTML nodes (MAX_HTML_NODES)`, {
+      throw new TooLargeError(`${subject} has more than ${options.maxNodes} HTML nodes and attributes (MAX_HTML_NODES)`, {
         limit: 'html_nodes',
         max_nodes: options.maxNodes,
-        ...(options.side === undefined ? {} : { side: options.side }),
+        ...sideDetails,
       });
     }
   };
+  const text = new TextGatherer();
   const treeAdapter: TreeAdapter<DefaultTreeAdapterMap> = {
     ...defaultTreeAdapter,
     createElement(tagName, namespaceURI, attrs) {
-      count();
-      return defaultTreeAdapter.createElement(tagName, namespaceURI, attrs);
+      // An attribute costs about half what an element does: each counts as one node.
+      count(1 + attrs.length);
+      const element = defaultTreeAdapter.createElement(tagName, namespaceURI, attrs.length === 0 ? NO_ATTRIBUTES : attrs);
+      element.childNodes = NO_CHILDREN;
+      return element;
     },
     createCommentNode(data) {
       count();
       return defaultTreeAdapter.createCommentNode(data);
     },
-    insertText(parentNode, text) {
-      // Only a new text node counts; parse5 appends adjacent text to the previous node.
-      const last = parentNode.childNodes[parentNode.childNodes.length - 1];
-      if (last === undefined || last.nodeName !== '#text') count();
-      defaultTreeAdapter.insertText(parentNode, text);
+    adoptAttributes(recipient, attrs) {
+      // A repeated <html> or <body> tag adds its new attributes to the existing element.
+      if (recipient.attrs === NO_ATTRIBUTES) recipient.attrs = [];
+      const before = recipient.attrs.length;
+      defaultTreeAdapter.adoptAttributes(recipient, attrs);
+      count(recipient.attrs.length - before);
     },
-    insertTextBefore(parentNode, text, referenceNode) {
+    appendChild,
+    insertText(parentNode, value) {
+      // Only a new text node counts; text right after a text node is added to it.
+      const last = parentNode.childNodes[parentNode.childNodes.length - 1];
+      if (last !== undefined && isTextNode(last)) return text.append(last, value);
       count();
-      defaultTreeAdapter.insertTextBefore(parentNode, text, referenceNode);
+      appendChild(parentNode, defaultTreeAdapter.createTextNode(value));
+    },
+    insertTextBefore(parentNode, value, referenceNode) {
+      const previous = parentNode.childNodes[parentNode.childNodes.indexOf(referenceNode) - 1];
+      if (previous !== undefined && isTextNode(previous)) return text.append(previous, value);
+      count();
+      defaultTreeAdapter.insertTextBefore(parentNode, value, referenceNode);
     },
   };
-  return parse(html, { treeAdapter, scriptingEnabled: options.scriptingEnabled ?? true });
+  const document = parse(html, { treeAdapter, scriptingEnabled: options.scriptingEnabled ?? true });
+  text.flush();
+  return document;
+}
+
+/**
+ * One frozen empty list shared by every element until it gets a child (appendChild replaces it)
+ * or an attribute (adoptAttributes replaces it): two empty arrays per element were a fifth of a
+ * tree. Frozen, so a later attempt to add to one in place fails loudly instead of touching them all.
+ */
+const NO_CHILDREN = Object.freeze([]) as unknown as ChildNode[];
+const NO_ATTRIBUTES = Object.freeze([]) as unknown as Element['attrs'];
+
+/**
+ * Appends as the default adapter does, but gives a node's first two children an array of their
+ * exact size: `push` on an empty array makes room for 17, and most elements have one or two
+ * children, so that spare room was a third of a parsed tree.
+ */
+function appendChild(parentNode: ParentNode, newNode: ChildNode): void {
+  const children = parentNode.childNodes;
+  if (children.length === 0) parentNode.childNodes = [newNode];
+  else if (children.length === 1) parentNode.childNodes = [children[0]!, newNode];
+  else children.push(newNode);
+  newNode.parentNode = parentNode;
+}
+
+/**
+ * Builds the value of a text node that parse5 hands over in many pieces (it emits each word and
+ * each whitespace run as its own token). The default adapter appends them with `value +=`, which
+ * makes a rope of one ~20-byte cons cell per piece: about 12 bytes of heap per character of text,
+ * the bulk of a parsed page. Here the pieces of the node being extended are gathered and joined
+ * in chunks (linear time, ~1 byte per character). parse5 never reads a text node's value while
+ * parsing, so the node is written when another node is extended, or at the end (`flush`).
+ */
+class TextGatherer {
+  #node: TextNode | undefined;
+  #chunks: string[] = [];
+  #pieces: string[] = [];
+
+  append(node: TextNode, value: string): void {
+    if (node !== this.#node) {
+      this.flush();
+      this.#node = node;
+      this.#pieces.push(node.value);
+    }
+    this.#pieces.push(value);
+    if (this.#pieces.length >= 1024) {
+      this.#chunks.push(this.#pieces.join(''));
+      this.#pieces = [];
+    }
+  }
+
+  flush(): void {
+    if (this.#node === undefined) return;
+    this.#chunks.push(this.#pieces.join(''));
+    this.#node.value = this.#chunks.length === 1 ? this.#chunks[0]! : this.#chunks.join('');
+    this.#node = undefined;
+    this.#chunks = [];
+    this.#pieces = [];
+  }
 }
 
 export function isElement(node: Node): node is Element {

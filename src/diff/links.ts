@@ -20,6 +20,8 @@ export interface LinksOptions {
   deletionColor: string;
   /** Node cap of each parse (MAX_HTML_NODES). */
   maxHtmlNodes: number;
+  /** Character cap of each parse (MAX_HTML_CHARS). */
+  maxHtmlChars: number;
   /** Most outgoing links per side; beyond it → TooLargeError. */
   maxLinks: number;
   /** Budget of each nested text/href diff, in ms (anchor: 4 s). */
@@ -44,6 +46,7 @@ export function parseLinksOptions(_params: DiffParams, settings: DiffSettings): 
     insertionColor: settings.insertionColor,
     deletionColor: settings.deletionColor,
     maxHtmlNodes: settings.maxHtmlNodes,
+    maxHtmlChars: settings.maxHtmlChars,
     maxLinks: maxLinksFor(settings.maxHtmlNodes),
     subdiffTimeoutMs: SUBDIFF_TIMEOUT_MS,
     subdiffTotalMs: SUBDIFF_TIMEOUT_MS,
@@ -83,7 +86,12 @@ export function budgetedSubdiff(timeoutMs: number, totalMs: number): Subdiff {
 function readPage(side: DiffSide, name: 'a' | 'b', options: LinksOptions): PageLinks {
   // Scripting off, as the anchor's parser (and our visible text): a link inside <noscript> is an
   // element to find, not part of one raw text node.
-  const document = parseHtmlDocument(side.text, { maxNodes: options.maxHtmlNodes, side: name, scriptingEnabled: false });
+  const document = parseHtmlDocument(side.text, {
+    maxNodes: options.maxHtmlNodes,
+    maxChars: options.maxHtmlChars,
+    side: name,
+    scriptingEnabled: false,
+  });
   return extractPageLinks(document, { pageUrl: side.url, maxLinks: options.maxLinks, side: name });
 }
 

@@ -26,6 +26,7 @@ export { diffTextUnits } from './text-engine.ts';
 
 export interface VisibleTextDiffOptions {
   maxNodes: number;
+  maxChars: number;
 }
 
 export interface DmpDiffOptions {
@@ -37,6 +38,8 @@ export interface DmpDiffOptions {
   context: number | null;
   maxTextChars: number;
   maxNodes: number;
+  /** Characters of HTML html_text_dmp may parse per side (MAX_HTML_CHARS). */
+  maxHtmlChars: number;
 }
 
 /** Largest context a request may ask for (any larger value means "everything" anyway). */
@@ -66,6 +69,7 @@ export function parseDmpOptions(params: DiffParams, settings: DiffSettings): Dmp
     context,
     maxTextChars: settings.maxTextChars,
     maxNodes: settings.maxHtmlNodes,
+    maxHtmlChars: settings.maxHtmlChars,
   };
 }
 
@@ -109,11 +113,11 @@ export const sideBySideTextDiff: DiffDefinition<VisibleTextDiffOptions> = {
   name: 'side_by_side_text',
   accepts: 'html',
   needsText: true,
-  parseOptions: (_params, settings) => ({ maxNodes: settings.maxHtmlNodes }),
+  parseOptions: (_params, settings) => ({ maxNodes: settings.maxHtmlNodes, maxChars: settings.maxHtmlChars }),
   run: (a, b, options) => ({
     diff: {
-      a_text: extractVisibleText(a.text, { maxNodes: options.maxNodes, side: 'a' }),
-      b_text: extractVisibleText(b.text, { maxNodes: options.maxNodes, side: 'b' }),
+      a_text: extractVisibleText(a.text, { ...options, side: 'a' }),
+      b_text: extractVisibleText(b.text, { ...options, side: 'b' }),
     },
   }),
 };
@@ -125,8 +129,8 @@ export const htmlTextDmpDiff: DiffDefinition<DmpDiffOptions> = {
   parseOptions: parseDmpOptions,
   run: (a, b, options) =>
     dmpDiffResult(
-      extractVisibleText(a.text, { maxNodes: options.maxNodes, side: 'a' }),
-      extractVisibleText(b.text, { maxNodes: options.maxNodes, side: 'b' }),
+      extractVisibleText(a.text, { maxNodes: options.maxNodes, maxChars: options.maxHtmlChars, side: 'a' }),
+      extractVisibleText(b.text, { maxNodes: options.maxNodes, maxChars: options.maxHtmlChars, side: 'b' }),
       options,
     ),
 };

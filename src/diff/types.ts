@@ -20,8 +20,10 @@ export interface DiffSettings {
   htmlTokenMaxTokens: number;
   /** Most characters per side for the text diffs; over it → TooLargeError (413). */
   maxTextChars: number;
-  /** Most HTML nodes a parse may build per side; over it → TooLargeError (413). */
+  /** Most HTML nodes plus attributes a parse may build per side; over it → TooLargeError (413). */
   maxHtmlNodes: number;
+  /** Most characters of HTML per side a parse-based diff type parses; over it → TooLargeError (413), before parsing. */
+  maxHtmlChars: number;
 }
 
 /** One version as a diff function sees it. */

@@ -10,8 +10,10 @@ import { isTextNode, parseHtmlDocument, walk, type Node, type ParseHtmlOptions }
 const HIDDEN_TEXT_PARENTS: ReadonlySet<string> = new Set(['style', 'script', 'head', 'title', '#document']);
 
 export interface VisibleTextOptions {
-  /** Most HTML nodes the parse may build; beyond it → TooLargeError (413). */
+  /** Most HTML nodes plus attributes the parse may build; beyond it → TooLargeError (413). */
   maxNodes: number;
+  /** Most characters of HTML to parse; beyond it → TooLargeError (413) before parsing. */
+  maxChars?: number;
   /** Which side this is (`a` or `b`), for error messages. */
   side?: string;
 }
@@ -22,6 +24,7 @@ export function extractVisibleText(html: string, options: VisibleTextOptions): s
   // content is markup whose text is kept, not one raw-text node.
   const parseOptions: ParseHtmlOptions = {
     maxNodes: options.maxNodes,
+    ...(options.maxChars === undefined ? {} : { maxChars: options.maxChars }),
     scriptingEnabled: false,
     ...(options.side === undefined ? {} : { side: options.side }),
   };

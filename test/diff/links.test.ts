@@ -24,6 +24,7 @@ const settings: DiffSettings = {
   htmlTokenMaxTokens: 500_000,
   maxTextChars: 10_000_000,
   maxHtmlNodes: 300_000,
+  maxHtmlChars: 10_000_000,
 };
 const options = parseLinksOptions({}, settings);
 
@@ -307,6 +308,7 @@ describe('parseOptions', () => {
     assert.deepEqual(structuredClone(options), options);
     assert.equal(options.insertionColor, '#a1d76a');
     assert.equal(options.maxHtmlNodes, 300_000);
+    assert.equal(options.maxHtmlChars, 10_000_000);
     assert.equal(options.subdiffTimeoutMs, 4_000);
     assert.equal(options.maxLinks, maxLinksFor(300_000));
     assert.equal(linksDiff.name, 'links');
@@ -323,6 +325,14 @@ describe('limits', () => {
     assert.throws(
       () => linksJson('<p>ok</p>', big, { options: small }),
       (error: unknown) => error instanceof TooLargeError && error.details['limit'] === 'html_nodes' && error.details['side'] === 'b',
+    );
+  });
+
+  it('refuses a page over MAX_HTML_CHARS before parsing it', () => {
+    const capped = parseLinksOptions({}, { ...settings, maxHtmlChars: 1_000 });
+    assert.throws(
+      () => linksJson('x'.repeat(1_001), '<p>ok</p>', { options: capped }),
+      (error: unknown) => error instanceof TooLargeError && error.details['limit'] === 'html_chars' && error.details['side'] === 'a',
     );
   });
 

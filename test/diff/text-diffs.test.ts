@@ -14,6 +14,7 @@ const settings: DiffSettings = {
   htmlTokenMaxTokens: 500_000,
   maxTextChars: 10 * 1024 * 1024,
   maxHtmlNodes: 300_000,
+  maxHtmlChars: 10_000_000,
 };
 
 const side = (text: string): DiffSide => ({ bytes: new TextEncoder().encode(text), text });
@@ -74,6 +75,20 @@ describe('side_by_side_text', () => {
       () => runDiff(sideBySideTextDiff, '<p>ok</p>', '<b>x</b>'.repeat(50), {}, { maxHtmlNodes: 20 }),
       (err: unknown) => err instanceof TooLargeError && err.details.side === 'b',
     );
+  });
+
+  it('applies the HTML character cap (MAX_HTML_CHARS) to each side, before parsing', () => {
+    const page = `<p>${'x'.repeat(93)}</p>`; // 100 characters
+    for (const definition of [sideBySideTextDiff, htmlTextDmpDiff] as DiffDefinition<unknown>[]) {
+      assert.doesNotThrow(() => runDiff(definition, page, page, {}, { maxHtmlChars: 100 }));
+      assert.throws(
+        () => runDiff(definition, page, `${page} `, {}, { maxHtmlChars: 100 }),
+        (err: unknown) => err instanceof TooLargeError && err.details.limit === 'html_chars' && err.details.max_chars === 100 && err.details.side === 'b',
+        definition.name,
+      );
+    }
+    // html_source_dmp does not parse: only MAX_TEXT_CHARS applies.
+    assert.doesNotThrow(() => runDiff(htmlSourceDmpDiff, page, `${page} `, {}, { maxHtmlChars: 100 }));
   });
 });
 
@@ -223,6 +238,7 @@ describe('parseDmpOptions', () => {
       context: null,
       maxTextChars: settings.maxTextChars,
       maxNodes: settings.maxHtmlNodes,
+      maxHtmlChars: settings.maxHtmlChars,
     });
   });
 

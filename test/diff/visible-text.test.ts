@@ -108,8 +108,12 @@ describe('extractVisibleText on hostile input', () => {
     assert.equal(text(html), 'a\n\nb');
   });
 
-  it('handles an element with 1 000 000 attributes', () => {
+  it('counts attributes toward the node cap: an element with 1 000 000 attributes is refused', () => {
     const attributes = Array.from({ length: 1_000_000 }, (_, i) => `a${i}=1`).join(' ');
-    assert.equal(text(`<div ${attributes}>text</div>`), 'text');
+    assert.throws(
+      () => text(`<div ${attributes}>text</div>`),
+      (err: unknown) => err instanceof TooLargeError && err.details.limit === 'html_nodes',
+    );
+    assert.equal(text(`<div ${attributes}>text</div>`, 1_000_010), 'text');
   });
 });
