@@ -26,7 +26,8 @@ const BROKEN_GIVE_UP_MS = 60_000;
 // bound only matters if the job itself somehow kills workers before they can accept it.
 const MAX_HANDOVERS = 3;
 const BUDGET_CHECK_INTERVAL_MS = 50;
-// An idle worker above this share of its resident limit is replaced (a fresh one uses ~65 MiB).
+// A worker whose own memory (RssAnon + RssShmem) stays above this share of its resident limit
+// after a job is replaced (a fresh one holds ~40 MiB of its own, plus ~50 MiB of shared file pages).
 const RECYCLE_RSS_SHARE = 0.5;
 const MiB = 1024 * 1024;
 
@@ -229,7 +230,7 @@ export class DiffPool {
     options.signal?.addEventListener('abort', onClientAbort, { once: true });
     if (options.signal?.aborted) stop('aborted');
     const begun = Date.now();
-    let report: JobReport = { cpuMs: 0, peakRssBytes: 0, endRssBytes: 0 };
+    let report: JobReport = { cpuMs: 0, peakRssBytes: 0, endOwnBytes: 0 };
     let label: JobResultLabel = 'ok';
     const settled = (async () => {
       try {
@@ -487,7 +488,7 @@ export class DiffPool {
     // then starts from a fresh baseline (so memory limits hit the same inputs every time), and idle
     // workers do not hold memory that the other jobs need.
     // (While draining, workers are not recycled.)
-    const bloated = report !== undefined && report.endRssBytes > RECYCLE_RSS_SHARE * this.#options.limits.rssLimitMib * MiB;
+    const bloated = report !== undefined && report.endOwnBytes > RECYCLE_RSS_SHARE * this.#options.limits.rssLimitMib * MiB;
     if (bloated && !this.#closing) {
       void worker.stop('recycle');
       return;

@@ -8,7 +8,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { LimitExceededError, InternalError, OverloadedError, deserializeError, type DiffguardError, type JobLimit } from '../errors.ts';
 import type { ChildMessage, DiffJob, DiffOutcome } from './job.ts';
-import { sampleProcess, type ProcessSample } from './proc-stats.ts';
+import { sampleMemory, sampleProcess, type ProcessSample } from './proc-stats.ts';
 
 const MiB = 1024 * 1024;
 // Node 24 reserves address space (CodeRange etc.) before running any JS, and RLIMIT_DATA counts
@@ -44,8 +44,11 @@ export interface WorkerLimits {
 export interface JobReport {
   cpuMs: number;
   peakRssBytes: number;
-  /** Resident memory when the job ended (what the worker keeps for its next job). */
-  endRssBytes: number;
+  /**
+   * The worker's own memory (RssAnon + RssShmem) when the job ended: what it keeps for its next
+   * job, without the file pages (the node binary, ~50 MiB) that every worker shares.
+   */
+  endOwnBytes: number;
 }
 
 export type WorkerExitReason = JobLimit | 'memory_budget' | 'crash' | 'recycle' | 'shutdown' | 'startup' | 'aborted';
@@ -169,7 +172,7 @@ export class WorkerProcess {
     if (this.#current !== undefined) throw new InternalError('worker is busy');
     const { signal } = options;
     const id = this.#nextId++;
-    const report: JobReport = { cpuMs: 0, peakRssBytes: 0, endRssBytes: 0 };
+    const report: JobReport = { cpuMs: 0, peakRssBytes: 0, endOwnBytes: 0 };
     let entry: CurrentJob | undefined;
     // Registered before any await, so an exit at any point below settles this run.
     const outcome = new Promise<DiffOutcome>((resolve, reject) => {
@@ -215,11 +218,9 @@ export class WorkerProcess {
       signal.removeEventListener('abort', onAbort);
       if (isCurrent()) this.#current = undefined;
       if (entry?.accepted && pid !== undefined) {
-        const end = await sampleProcess(pid);
-        if (end !== undefined) {
-          report.cpuMs = Math.max(report.cpuMs, end.cpuMs - (start?.cpuMs ?? 0));
-          report.endRssBytes = end.rssBytes;
-        }
+        const [end, endMemory] = await Promise.all([sampleProcess(pid), sampleMemory(pid)]);
+        if (end !== undefined) report.cpuMs = Math.max(report.cpuMs, end.cpuMs - (start?.cpuMs ?? 0));
+        if (endMemory !== undefined) report.endOwnBytes = endMemory.ownBytes;
       }
       options.onReport?.(report);
     }

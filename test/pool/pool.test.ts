@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DeadlineExceededError, LimitExceededError, OverloadedError, type DiffguardError } from '../../src/errors.ts';
 import { DiffPool, type JobResultLabel, type PoolObserver } from '../../src/pool/index.ts';
+import { sampleMemory } from '../../src/pool/proc-stats.ts';
 import { WorkerGoneError, WorkerProcess } from '../../src/pool/worker-process.ts';
 
 const workerModule = fileURLToPath(new URL('../helpers/hostile-worker.ts', import.meta.url));
@@ -227,14 +228,17 @@ describe('DiffPool deadlines and admission', () => {
   });
 
   it('stops the largest job when all of them together go over the service memory budget', async (t) => {
-    // Budget: what this process and an idle worker use now, plus 60 MiB; the job holds 120 MiB,
-    // well under its own 192 MiB resident limit.
-    const idleMib = Math.ceil(process.memoryUsage.rss() / 1024 / 1024) + 80;
-    const { pool: budgeted } = createPool({ memoryBudgetMib: idleMib + 60 });
+    // Budget: what this process uses now (its own pages and the shared file pages) and an idle
+    // worker's own pages (~41 MiB measured), plus 30 MiB. The job holds 90 MiB: its worker's whole
+    // resident set (~92 MiB idle, half of it the shared node binary) stays under its own 192 MiB.
+    const main = await sampleMemory('self');
+    assert.ok(main !== undefined);
+    const idleMib = Math.ceil((main.ownBytes + main.fileBytes) / 1024 / 1024) + 45;
+    const { pool: budgeted } = createPool({ memoryBudgetMib: idleMib + 30 });
     t.after(() => budgeted.close(0));
     await budgeted.start();
     assert.equal((await budgeted.run(job('test_hold', '10'), deadline())).diff, 10);
-    await rejectsWith(budgeted.run(job('test_hold', '120'), deadline()), (err) => {
+    await rejectsWith(budgeted.run(job('test_hold', '90'), deadline()), (err) => {
       // Stopped for what the jobs used together: with less load it may fit, so 503 + Retry-After.
       assert.ok(err instanceof OverloadedError, err.message);
       assert.equal(err.details.scope, 'service');
@@ -249,8 +253,9 @@ describe('DiffPool deadlines and admission', () => {
     await pool.start();
     const lean = [(await pool.run(job('test_echo'), deadline())).pid, (await pool.run(job('test_echo'), deadline())).pid];
     assert.equal(lean[0], lean[1]);
-    // 100 MiB held to the end of the job: over half the 192 MiB resident limit, under the whole.
-    assert.equal((await pool.run(job('test_hold', '100'), deadline())).diff, 100);
+    // 80 MiB held to the end of the job: the worker's own memory (~40 MiB idle) ends over half the
+    // 192 MiB resident limit, and its whole resident set (~50 MiB more of shared file pages) under it.
+    assert.equal((await pool.run(job('test_hold', '80'), deadline())).diff, 80);
     // Replaced before the next job, so that job starts from a fresh baseline.
     const after = (await pool.run(job('test_echo'), deadline())).pid;
     assert.notEqual(after, lean[1]);
