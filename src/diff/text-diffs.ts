@@ -37,6 +37,8 @@ export interface DmpDiffOptions {
   /** Units of context around changes; null = the whole diff. */
   context: number | null;
   maxTextChars: number;
+  /** Characters per side between the first and the last difference (MAX_CHANGED_CHARS). */
+  maxChangedChars: number;
   maxNodes: number;
   /** Characters of HTML html_text_dmp may parse per side (MAX_HTML_CHARS). */
   maxHtmlChars: number;
@@ -68,6 +70,7 @@ export function parseDmpOptions(params: DiffParams, settings: DiffSettings): Dmp
     granularityRequested: params.granularity !== undefined,
     context,
     maxTextChars: settings.maxTextChars,
+    maxChangedChars: settings.maxChangedChars,
     maxNodes: settings.maxHtmlNodes,
     maxHtmlChars: settings.maxHtmlChars,
   };
@@ -94,10 +97,31 @@ export function checkTextLength(text: string, maxChars: number, side: string): v
   }
 }
 
+/**
+ * Refuses a pair whose changed span (what is left after their common start and end, the part
+ * diff-match-patch really compares at ~32 bytes a character) is longer than MAX_CHANGED_CHARS on
+ * either side. Linear and allocation-free, so it runs before the diff.
+ */
+export function checkChangedSpan(a: string, b: string, maxChars: number): void {
+  const shorter = Math.min(a.length, b.length);
+  let prefix = 0;
+  while (prefix < shorter && a.charCodeAt(prefix) === b.charCodeAt(prefix)) prefix += 1;
+  let suffix = 0;
+  while (suffix < shorter - prefix && a.charCodeAt(a.length - 1 - suffix) === b.charCodeAt(b.length - 1 - suffix)) suffix += 1;
+  const changed = Math.max(a.length, b.length) - prefix - suffix;
+  if (changed > maxChars) {
+    throw new TooLargeError(
+      `The versions differ over ${changed} characters (from their first to their last difference); at most ${maxChars} are compared (MAX_CHANGED_CHARS)`,
+      { limit: 'changed_chars', max_chars: maxChars, changed_chars: changed },
+    );
+  }
+}
+
 /** The dmp diff of two texts as the dmp diff types return it (`type`/`version` are added by the HTTP layer). */
 export function dmpDiffResult(a: string, b: string, options: DmpDiffOptions): Record<string, unknown> {
   checkTextLength(a, options.maxTextChars, 'a');
   checkTextLength(b, options.maxTextChars, 'b');
+  checkChangedSpan(a, b, options.maxChangedChars);
   const { segments, granularity } = diffTextUnits(a, b, options);
   // Without context the segments are the diff; with it, count on the same segments (cutting
   // equal runs never adds or removes a change).

@@ -20,6 +20,8 @@ export interface DiffSettings {
   htmlTokenMaxTokens: number;
   /** Most characters per side for the text diffs; over it → TooLargeError (413). */
   maxTextChars: number;
+  /** Most characters per side between the first and the last difference the dmp diffs compare; over it → TooLargeError (413). */
+  maxChangedChars: number;
   /** Most HTML nodes plus attributes a parse may build per side; over it → TooLargeError (413). */
   maxHtmlNodes: number;
   /** Most characters of HTML per side a parse-based diff type parses; over it → TooLargeError (413), before parsing. */

@@ -38,6 +38,8 @@ export function diffSettingsFrom(config: Config): DiffSettings {
     dmpMaxTimeoutMs: config.jobCpuLimitMs,
     htmlTokenMaxTokens: config.htmlTokenMaxTokens,
     maxTextChars: config.maxTextChars,
+    maxChangedChars: config.maxChangedChars,
+    maxHtmlChars: config.maxHtmlChars,
     maxHtmlNodes: config.maxHtmlNodes,
   };
 }

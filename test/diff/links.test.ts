@@ -23,6 +23,7 @@ const settings: DiffSettings = {
   dmpMaxTimeoutMs: 10_000,
   htmlTokenMaxTokens: 500_000,
   maxTextChars: 10_000_000,
+  maxChangedChars: 10_000_000,
   maxHtmlNodes: 300_000,
   maxHtmlChars: 10_000_000,
 };

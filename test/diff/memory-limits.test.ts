@@ -120,13 +120,43 @@ describe('HTML caps against the worker memory limits (default configuration)', (
     }
   });
 
-  it('diffs a source just under MAX_TEXT_CHARS with changes throughout, and refuses one just over', async () => {
-    const words = ['alpha ', 'beta ', 'gamma ', 'delta ', '<p>', '</p>\n', 'epsilon '];
-    let source = '';
-    for (let i = 0; source.length < config.maxTextChars; i += 1) source += words[(i * 7) % words.length];
-    source = source.slice(0, config.maxTextChars);
-    const { outcome, peakRssMib } = await runInWorker('html_source_dmp', source, edited(source));
+  it('diffs a source of MAX_TEXT_CHARS with a small change, and refuses one character more', async () => {
+    const source = wordsSource(config.maxTextChars);
+    const middle = source.length >> 1;
+    const { outcome, peakRssMib } = await runInWorker('html_source_dmp', source, `${source.slice(0, middle)}CHANGED${source.slice(middle + 7)}`);
     assert.equal(outcome, 'ok', `${peakRssMib} MiB`);
     assert.equal((await runInWorker('html_source_dmp', `${source}!`, source)).outcome, 'TOO_LARGE/text_chars');
   });
+
+  it('diffs a changed span of MAX_CHANGED_CHARS (changes throughout it) inside a long source, and refuses one character more', async () => {
+    const source = wordsSource(config.maxTextChars);
+    const span = config.maxChangedChars;
+    const start = (source.length - span) >> 1;
+    const changedSpan = (length: number) => {
+      // A letter changed every 5 000 characters, the first and the last ones included.
+      const chars = source.slice(start, start + length).split('');
+      for (let i = 0; i < chars.length; i += 5_000) chars[i] = '#';
+      chars[chars.length - 1] = '#';
+      return `${source.slice(0, start)}${chars.join('')}${source.slice(start + length)}`;
+    };
+    const { outcome, peakRssMib } = await runInWorker('html_source_dmp', source, changedSpan(span));
+    assert.equal(outcome, 'ok', `${peakRssMib} MiB`);
+    assert.equal((await runInWorker('html_source_dmp', source, changedSpan(span + 1))).outcome, 'TOO_LARGE/changed_chars');
+  });
 });
+
+/**
+ * `length` characters of markup-like CJK text, no `#` in it: the costliest text measured (two-byte
+ * strings, and every `<`/`>` is six bytes of escaped JSON).
+ */
+function wordsSource(length: number): string {
+  const words = ['情報 ', '公開 ', '政府 ', '資料 ', '<p>', '</p>\n', '環境 '];
+  const parts: string[] = [];
+  let size = 0;
+  for (let i = 0; size < length; i += 1) {
+    const word = words[(i * 7 + (i >> 3)) % words.length]!;
+    parts.push(word);
+    size += word.length;
+  }
+  return parts.join('').slice(0, length);
+}

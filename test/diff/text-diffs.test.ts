@@ -13,6 +13,7 @@ const settings: DiffSettings = {
   dmpMaxTimeoutMs: 10_000,
   htmlTokenMaxTokens: 500_000,
   maxTextChars: 10 * 1024 * 1024,
+  maxChangedChars: 10 * 1024 * 1024,
   maxHtmlNodes: 300_000,
   maxHtmlChars: 10_000_000,
 };
@@ -186,6 +187,29 @@ describe('html_source_dmp', () => {
     );
   });
 
+  it('refuses a pair whose changed span is over MAX_CHANGED_CHARS, however long their common start and end', () => {
+    const cap = { maxChangedChars: 10 };
+    const frame = (middle: string) => `${'s'.repeat(5000)}${middle}${'e'.repeat(5000)}`;
+    // Span from the first to the last difference: 10 characters on the longer side.
+    assert.equal(runDiff(htmlSourceDmpDiff, frame('0123456789'), frame('abcdefghij'), {}, cap).change_count, 2);
+    assert.equal(runDiff(htmlSourceDmpDiff, frame(''), frame('0123456789'), {}, cap).change_count, 1);
+    for (const [a, b] of [
+      [frame('0123456789'), frame('abcdefghijk')],
+      [frame(''), frame('0123456789X')],
+      [frame('0123456789X'), frame('')],
+      [`a${'x'.repeat(9)}b`, `c${'x'.repeat(9)}d`], // the differences at both ends: the whole text
+    ]) {
+      assert.throws(
+        () => runDiff(htmlSourceDmpDiff, a!, b!, {}, cap),
+        (err: unknown) =>
+          err instanceof TooLargeError && /MAX_CHANGED_CHARS/.test(err.message) && err.details.limit === 'changed_chars' && err.details.changed_chars === 11,
+        `${a!.length} / ${b!.length}`,
+      );
+    }
+    // Identical texts have no changed span.
+    assert.equal(runDiff(htmlSourceDmpDiff, frame('x'.repeat(50)), frame('x'.repeat(50)), {}, cap).change_count, 0);
+  });
+
   it('reports the granularity used and the context when they are requested', () => {
     const a = 'alpha beta gamma delta epsilon zeta eta theta';
     const b = 'alpha beta gamma DELTA epsilon zeta eta theta';
@@ -237,6 +261,7 @@ describe('parseDmpOptions', () => {
       granularityRequested: false,
       context: null,
       maxTextChars: settings.maxTextChars,
+      maxChangedChars: settings.maxChangedChars,
       maxNodes: settings.maxHtmlNodes,
       maxHtmlChars: settings.maxHtmlChars,
     });

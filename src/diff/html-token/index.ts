@@ -28,8 +28,10 @@ export interface HtmlTokenOptions {
   deletionColor: string;
   /** Most tokens per side (TooLargeError beyond). */
   maxTokens: number;
-  /** Most HTML nodes per parsed side (TooLargeError beyond). */
+  /** Most HTML nodes plus attributes per parsed side (TooLargeError beyond). */
   maxNodes: number;
+  /** Most characters of HTML per side, checked before parsing (TooLargeError beyond). */
+  maxChars: number;
 }
 
 export interface HtmlTokenResult {
@@ -75,6 +77,7 @@ export function parseHtmlTokenOptions(params: DiffParams, settings: DiffSettings
     deletionColor: settings.deletionColor,
     maxTokens: settings.htmlTokenMaxTokens,
     maxNodes: settings.maxHtmlNodes,
+    maxChars: settings.maxHtmlChars,
   };
 }
 
@@ -87,7 +90,7 @@ interface ParsedSide {
 
 function parseSide(text: string, options: HtmlTokenOptions, side: 'a' | 'b'): ParsedSide {
   const source = text.trim() === '' ? NO_CONTENT_DOCUMENT : text;
-  const document = parseHtmlDocument(source, { maxNodes: options.maxNodes, side });
+  const document = parseHtmlDocument(source, { maxNodes: options.maxNodes, maxChars: options.maxChars, side });
   const html = document.childNodes.find((node): node is Element => isElement(node) && node.tagName === 'html');
   const children = html?.childNodes ?? [];
   const head = children.find((node): node is Element => isElement(node) && node.tagName === 'head');

@@ -14,6 +14,7 @@ export const OPTIONS: HtmlTokenOptions = {
   deletionColor: '#e8a4c8',
   maxTokens: 500_000,
   maxNodes: 300_000,
+  maxChars: 10_000_000,
 };
 
 export function diff(a: string, b: string, options: Partial<HtmlTokenOptions> = {}): HtmlTokenResult {

@@ -36,6 +36,15 @@ describe('html_token limits', () => {
     );
   });
 
+  it('the character cap (MAX_HTML_CHARS) refuses a longer side before parsing it', () => {
+    const page = `<p>${'x'.repeat(93)}</p>`; // 100 characters
+    assert.doesNotThrow(() => diff(page, page, { maxChars: 100 }));
+    assert.throws(
+      () => diff(page, `${page} `, { maxChars: 100 }),
+      (error: unknown) => error instanceof TooLargeError && error.details.limit === 'html_chars' && error.details.side === 'b',
+    );
+  });
+
   it('100 000 nested divs do not overflow the stack', () => {
     const depth = 100_000;
     const nested = (word: string) => `${'<div>'.repeat(depth)}deep ${word}${'</div>'.repeat(depth)}`;

@@ -6,17 +6,17 @@ import { normalizeUrl, parseSrcset } from '../../../src/diff/html-token/url-rule
 import type { DiffSettings } from '../../../src/diff/types.ts';
 import { diff } from './helpers.ts';
 
-// `maxHtmlChars` is being added to DiffSettings; the assertion keeps this compiling before and after.
-const SETTINGS = {
+const SETTINGS: DiffSettings = {
   insertionColor: '#a1d76a',
   deletionColor: '#e8a4c8',
   dmpTimeoutMs: 2000,
   dmpMaxTimeoutMs: 30000,
   htmlTokenMaxTokens: 1234,
   maxTextChars: 1_000_000,
+  maxChangedChars: 1_000_000,
   maxHtmlNodes: 5678,
   maxHtmlChars: 10_000_000,
-} as DiffSettings;
+};
 
 const page = (inner: string): string => `<p>Some text before.</p>${inner}<p>Some text after.</p>`;
 const changeCount = (a: string, b: string, urlRules: string[] = ['jsessionid']): number =>
@@ -97,6 +97,7 @@ describe('html_token parseOptions', () => {
       deletionColor: '#e8a4c8',
       maxTokens: 1234,
       maxNodes: 5678,
+      maxChars: 10_000_000,
     });
     assert.deepEqual(JSON.parse(JSON.stringify(options)), options);
   });
