@@ -2,5 +2,5 @@ export { DiffPool, defaultWorkerModule, type Admission, type PoolObserver, type 
 export { readContainerResources, type ContainerResources } from './cgroup.ts';
 export { derivePoolSizing, sizingProblem, type PoolSizing } from './sizing.ts';
 export { spliceJsonObject } from './json-result.ts';
-export type { DiffJob, JobSide } from './job.ts';
+export type { DiffJob, JobSide, JsonJobResult } from './job.ts';
 export type { WorkerLimits } from './worker-process.ts';

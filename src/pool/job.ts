@@ -26,10 +26,22 @@ export interface DiffJob {
   resultAs?: 'object' | 'json';
 }
 
+/** The encoding each side's text was decoded with (absent when not decoded, or empty). */
+export interface DecodedEncodings {
+  a?: string;
+  b?: string;
+}
+
+/** A job's result as JSON text (resultAs: 'json'), with how its inputs were decoded. */
+export interface JsonJobResult {
+  /** The result object as UTF-8 JSON text, `<`, `>` and `&` escaped. */
+  json: Uint8Array;
+  encodings: DecodedEncodings;
+}
+
 export type DiffOutcome =
   | { ok: true; result: Record<string, unknown> }
-  /** The result object as UTF-8 JSON text, `<`, `>` and `&` escaped (resultAs: 'json'). */
-  | { ok: true; json: Uint8Array }
+  | ({ ok: true } & JsonJobResult)
   | { ok: false; error: SerializedError };
 
 /** Parent → child. */

@@ -9,7 +9,7 @@
 import PQueue from 'p-queue';
 import { fileURLToPath } from 'node:url';
 import { DeadlineExceededError, InternalError, LimitExceededError, OverloadedError, isDiffguardError, type DiffguardError } from '../errors.ts';
-import type { DiffJob } from './job.ts';
+import type { DiffJob, JsonJobResult } from './job.ts';
 import { sampleMemory } from './proc-stats.ts';
 import { WorkerGoneError, WorkerProcess, exitError, outcomeToResult, type JobReport, type WorkerExitReason, type WorkerLimits } from './worker-process.ts';
 
@@ -74,9 +74,10 @@ export interface Admission {
   run(job: DiffJob, options: RunOptions): Promise<Record<string, unknown>>;
   /**
    * Like `run`, but the worker answers with the result object as JSON text, `<`, `>`, `&` escaped as
-   * express's `json escape` does; splice it into the response with `spliceJsonObject` (json-result.ts).
+   * express's `json escape` does (splice it into the response with `spliceJsonObject`, json-result.ts),
+   * and with the encoding each side was decoded with.
    */
-  runJson(job: DiffJob, options: RunOptions): Promise<Uint8Array>;
+  runJson(job: DiffJob, options: RunOptions): Promise<JsonJobResult>;
   /** Gives the place back without running (the request failed before its job). Idempotent. */
   release(): void;
 }
@@ -200,7 +201,7 @@ export class DiffPool {
     };
     return {
       run: (job, options) => this.#run(job, options, 'object').finally(release) as Promise<Record<string, unknown>>,
-      runJson: (job, options) => this.#run(job, options, 'json').finally(release) as Promise<Uint8Array>,
+      runJson: (job, options) => this.#run(job, options, 'json').finally(release) as Promise<JsonJobResult>,
       release,
     };
   }
@@ -211,7 +212,7 @@ export class DiffPool {
   }
 
   /** Runs a diff job under the pool's limits; resolves with the diff result or rejects with a DiffguardError. */
-  #run(job: DiffJob, options: RunOptions, resultAs: 'object' | 'json'): Promise<Record<string, unknown> | Uint8Array> {
+  #run(job: DiffJob, options: RunOptions, resultAs: 'object' | 'json'): Promise<Record<string, unknown> | JsonJobResult> {
     if (this.#stoppedError !== undefined) return Promise.reject(this.#stoppedError);
     // Two signals: `queueAbort` takes a job out of p-queue while it waits there; once p-queue has
     // started it, `jobAbort` alone stops it, so the job's end (and its CPU report) is awaited

@@ -7,7 +7,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { LimitExceededError, InternalError, OverloadedError, deserializeError, type DiffguardError, type JobLimit } from '../errors.ts';
-import type { ChildMessage, DiffJob, DiffOutcome } from './job.ts';
+import type { ChildMessage, DiffJob, DiffOutcome, JsonJobResult } from './job.ts';
 import { sampleMemory, sampleProcess, type ProcessSample } from './proc-stats.ts';
 
 const MiB = 1024 * 1024;
@@ -316,7 +316,7 @@ export function exitError(reason: WorkerExitReason, limits: WorkerLimits, stderr
 }
 
 /** The job's result (an object, or escaped JSON text for `resultAs: 'json'`); throws the job's error. */
-export function outcomeToResult(outcome: DiffOutcome): Record<string, unknown> | Uint8Array {
+export function outcomeToResult(outcome: DiffOutcome): Record<string, unknown> | JsonJobResult {
   if (!outcome.ok) throw deserializeError(outcome.error);
-  return 'json' in outcome ? outcome.json : outcome.result;
+  return 'json' in outcome ? { json: outcome.json, encodings: outcome.encodings } : outcome.result;
 }

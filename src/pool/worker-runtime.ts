@@ -3,8 +3,8 @@
 // RLIMIT_DATA, and the parent's CPU/RSS watchdog), since a job cannot be trusted to stop itself.
 import type { DiffDefinition } from '../diff/types.ts';
 import { serializeError, UnknownDiffTypeError } from '../errors.ts';
-import { decodeBody } from '../sniff/index.ts';
-import type { ChildMessage, DiffJob, DiffOutcome, JobSide, ParentMessage } from './job.ts';
+import { decodeVersion } from '../sniff/index.ts';
+import type { ChildMessage, DecodedEncodings, DiffJob, DiffOutcome, JobSide, ParentMessage } from './job.ts';
 import { escapedJsonBytes } from './json-result.ts';
 
 // RangeErrors of refused allocations: "Array buffer allocation failed" (RLIMIT_DATA), and V8's size
@@ -22,8 +22,8 @@ function send(message: ChildMessage): void {
 }
 
 function toDiffSide(name: 'a' | 'b', side: JobSide, needsText: boolean, ignoreDecodingErrors: boolean) {
-  const text = needsText ? decodeBody(side.bytes, { contentType: side.contentType, ignoreDecodingErrors, side: name }) : '';
-  return { bytes: side.bytes, text, ...(side.url === undefined ? {} : { url: side.url }) };
+  const { text, encoding } = needsText ? decodeVersion(side.bytes, { contentType: side.contentType, ignoreDecodingErrors, side: name }) : { text: '', encoding: undefined };
+  return { side: { bytes: side.bytes, text, ...(side.url === undefined ? {} : { url: side.url }) }, encoding };
 }
 
 export function runJob(diffTypes: ReadonlyMap<string, DiffDefinition<any>>, job: DiffJob): DiffOutcome {
@@ -32,8 +32,10 @@ export function runJob(diffTypes: ReadonlyMap<string, DiffDefinition<any>>, job:
     if (definition === undefined) throw new UnknownDiffTypeError(`Unknown diff type ${job.diffType}`);
     const a = toDiffSide('a', job.a, definition.needsText, job.ignoreDecodingErrors);
     const b = toDiffSide('b', job.b, definition.needsText, job.ignoreDecodingErrors);
-    const result = definition.run(a, b, job.options);
-    return job.resultAs === 'json' ? { ok: true, json: escapedJsonBytes(result) } : { ok: true, result };
+    const result = definition.run(a.side, b.side, job.options);
+    if (job.resultAs !== 'json') return { ok: true, result };
+    const encodings: DecodedEncodings = { ...(a.encoding === undefined ? {} : { a: a.encoding }), ...(b.encoding === undefined ? {} : { b: b.encoding }) };
+    return { ok: true, json: escapedJsonBytes(result), encodings };
   } catch (err) {
     if (isOutOfMemory(err)) {
       // The OS data limit (or V8's size caps) refused an allocation: the job needed too much memory.

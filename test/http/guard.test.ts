@@ -88,6 +88,7 @@ describe('content-type guard over HTTP', () => {
       '/lying.pdf': serve(pdf, 'text/html'),
       '/mostly-binary.html': serve(mostlyBinary, 'text/html; charset=utf-8'),
       '/empty': serve(''),
+      '/windows-1252-meta.html': serve(fixture('sniff/windows-1252-meta.html'), 'text/html'),
       '/empty.html': serve('', 'text/html'),
     });
     service = await startTestService();
@@ -136,6 +137,17 @@ describe('content-type guard over HTTP', () => {
     assert.ok(sent >= 128 * 1024, `b was under way (${sent} bytes) when a was refused`);
     assert.ok(sent < MiB, `upstream sent ${sent} bytes of b`);
     assert.ok(bigHtml.closedEarly(), 'the download of b was aborted');
+  });
+
+  it('reports the encoding each side was decoded with, found where a browser finds it', async () => {
+    // `a` declares windows-1252 only in a <meta> inside the page; the header has no charset.
+    const res = await diff('side_by_side_text', { a: upstream.url('/windows-1252-meta.html'), b: upstream.url('/page.html') });
+    assert.equal(res.status, 200);
+    const body = await json(res);
+    assert.deepEqual(body.a_content_type, { media_type: 'text/html', source: 'both', is_text: true, encoding: 'windows-1252' });
+    assert.equal(body.b_content_type.encoding, 'utf-8');
+    assert.equal(body.b_content_type.charset, 'utf-8');
+    assert.match(body.diff.a_text, /Le café coûte 3 € — “très” cher…/);
   });
 
   it('answers 422 UNDECODABLE_CONTENT naming the side, and ignore_decoding_errors=true alone lets it through', async () => {

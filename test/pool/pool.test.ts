@@ -409,8 +409,9 @@ describe('DiffPool JSON results', () => {
     const { pool } = createPool();
     t.after(() => pool.close(0));
     await pool.start();
-    const bytes = await pool.admit().runJson(job('test_echo', '<b>&</b>'), deadline());
-    const text = Buffer.from(bytes).toString('utf8');
+    const { json, encodings } = await pool.admit().runJson(job('test_echo', '<b>&</b>'), deadline());
+    const text = Buffer.from(json).toString('utf8');
+    assert.deepEqual(encodings, {}); // test_echo reads the bytes: nothing was decoded
     assert.match(text, /^\{"diff":"\\u003cb\\u003e\\u0026\\u003c\/b\\u003e","pid":\d+\}$/);
     assert.equal(JSON.parse(text).diff, '<b>&</b>');
   });
