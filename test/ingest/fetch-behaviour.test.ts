@@ -218,7 +218,7 @@ describe('inspectPrefix (sniff hook) and abort', () => {
       if (req.url === '/big-pdf' || req.url === '/big-pdf-2') {
         res.writeHead(200, { 'content-type': 'application/octet-stream' });
         res.write('%PDF-1.7\n');
-        return void written.set(req.url, writePaced(res, 50 * MiB, 16 * KiB, 0x20));
+        return void written.set(req.url, writePaced(res, 50 * MiB, 16 * KiB, 0x20, 1));
       }
       if (req.url === '/small') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('tiny');
       if (req.url === '/trickle') {

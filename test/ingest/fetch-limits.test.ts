@@ -39,7 +39,7 @@ describe('body size limit', () => {
       res.on('error', () => {});
       const path = req.url ?? '';
       if (path === '/exact-chunked') return void sent.set(path, writePaced(res, 64 * KiB));
-      if (path === '/over-chunked') return void sent.set(path, writePaced(res, 2 * MiB));
+      if (path === '/over-chunked') return void sent.set(path, writePaced(res, 2 * MiB, 16 * KiB, 0x61, 1));
       if (path === '/exact-length') {
         res.writeHead(200, { 'content-length': String(64 * KiB) });
         return void res.end(Buffer.alloc(64 * KiB, 0x62));

@@ -60,8 +60,11 @@ export async function withFetcher<T>(limits: IngestLimits, run: (fetcher: Fetche
 /**
  * Writes `total` bytes in `chunkSize` pieces, respecting backpressure, yielding to the event loop
  * between pieces so the client's reaction is visible; returns how many bytes were handed to the socket.
+ * `pauseMs` > 0 waits that long between pieces, as a real link would: without it, loopback's
+ * multi-MiB socket buffers absorb whatever the server writes while the client is busy (a loaded CI
+ * machine), and a count of bytes written measures the kernel's buffering, not the client.
  */
-export async function writePaced(res: ServerResponse, total: number, chunkSize = 16 * 1024, fill = 0x61): Promise<number> {
+export async function writePaced(res: ServerResponse, total: number, chunkSize = 16 * 1024, fill = 0x61, pauseMs = 0): Promise<number> {
   const chunk = Buffer.alloc(chunkSize, fill);
   let written = 0;
   while (written < total && !res.destroyed && !res.writableEnded) {
@@ -74,7 +77,7 @@ export async function writePaced(res: ServerResponse, total: number, chunkSize =
         res.once('close', resolve);
       });
     }
-    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => (pauseMs > 0 ? setTimeout(resolve, pauseMs) : setImmediate(resolve)));
   }
   if (!res.destroyed) res.end();
   return written;
