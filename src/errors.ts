@@ -6,6 +6,7 @@ export const ERROR_TYPES = [
   'BAD_REQUEST',
   'FORBIDDEN_SOURCE',
   'UNKNOWN_DIFF_TYPE',
+  'METHOD_NOT_ALLOWED',
   'TOO_LARGE',
   'UNDIFFABLE_CONTENT',
   'UNDECODABLE_CONTENT',
@@ -47,6 +48,11 @@ export class ForbiddenSourceError extends DiffguardError {
 
 export class UnknownDiffTypeError extends DiffguardError {
   readonly type = 'UNKNOWN_DIFF_TYPE';
+}
+
+/** A known path asked with a method it does not serve; `details.allow` lists the ones it does. */
+export class MethodNotAllowedError extends DiffguardError {
+  readonly type = 'METHOD_NOT_ALLOWED';
 }
 
 /** An input is over a size limit that the caller controls (POST body, per-diff-type caps). */
@@ -108,6 +114,7 @@ const classByType: Record<ErrorType, new (message: string, details?: ErrorDetail
   BAD_REQUEST: BadRequestError,
   FORBIDDEN_SOURCE: ForbiddenSourceError,
   UNKNOWN_DIFF_TYPE: UnknownDiffTypeError,
+  METHOD_NOT_ALLOWED: MethodNotAllowedError,
   TOO_LARGE: TooLargeError,
   UNDIFFABLE_CONTENT: UndiffableContentError,
   UNDECODABLE_CONTENT: UndecodableContentError,

@@ -5,7 +5,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Logger } from 'pino';
 import { effectiveMaxPostBodyBytes, type Config } from '../config.ts';
 import type { DiffDefinition, DiffSettings } from '../diff/types.ts';
-import { BadRequestError, DiffguardError, OverloadedError, UnknownDiffTypeError, isDiffguardError, type ErrorDetails } from '../errors.ts';
+import { BadRequestError, DiffguardError, MethodNotAllowedError, OverloadedError, UnknownDiffTypeError, isDiffguardError, type ErrorDetails } from '../errors.ts';
 import type { Fetcher } from '../ingest/index.ts';
 import { spliceJsonObject, type DiffPool, type JsonJobResult } from '../pool/index.ts';
 import { VERSION } from '../version.ts';
@@ -45,6 +45,7 @@ export function diffSettingsFrom(config: Config): DiffSettings {
 }
 
 const DIFF_TYPE_PATH = /^\/([A-Za-z0-9_]+)\/?$/;
+const FIXED_ROUTES = new Set(['/', '/healthcheck', '/healthz', '/readyz', '/metrics']);
 
 export function createApp(deps: AppDependencies): express.Express {
   const { config, pool, fetcher, logger, metrics, diffTypes } = deps;
@@ -130,15 +131,21 @@ export function createApp(deps: AppDependencies): express.Express {
     }
   });
 
+  /** 405 with Allow for a known path asked with another method; otherwise 404 pointing at the index. */
+  const noRouteError = (req: Request): DiffguardError => {
+    const match = DIFF_TYPE_PATH.exec(req.path);
+    const allow = FIXED_ROUTES.has(req.path) ? 'GET, HEAD, OPTIONS' : match !== null && diffTypes.has(match[1]!) ? 'GET, HEAD, POST, OPTIONS' : undefined;
+    if (allow !== undefined) return new MethodNotAllowedError(`${req.method} is not served on ${req.path}; use ${allow}`, { allow });
+    return new UnknownDiffTypeError(`Unknown diff type \`${match?.[1] ?? req.path}\`. GET / lists the diff types.`, {
+      diff_types: [...diffTypes.keys()],
+      index: '/',
+    });
+  };
+
   const handleDiff = async (req: Request, res: Response): Promise<void> => {
     const match = DIFF_TYPE_PATH.exec(req.path);
     const definition = match === null ? undefined : diffTypes.get(match[1]!);
-    if (definition === undefined) {
-      throw new UnknownDiffTypeError(`Unknown diff type \`${match?.[1] ?? req.path}\`. GET / lists the diff types.`, {
-        diff_types: [...diffTypes.keys()],
-        index: '/',
-      });
-    }
+    if (definition === undefined) throw noRouteError(req);
     res.locals.diffType = definition.name;
     const params = lastValueWins(req.query as Record<string, unknown>);
     refuseReservedParams(params);
@@ -222,7 +229,7 @@ export function createApp(deps: AppDependencies): express.Express {
   };
   app.get(/^\/[^/]+\/?$/, trackedDiff);
   app.post(/^\/[^/]+\/?$/, trackedDiff);
-  app.use((req, _res, next) => next(new UnknownDiffTypeError(`No route ${req.method} ${req.path}. GET / lists the diff types.`, { index: '/' })));
+  app.use((req, _res, next) => next(noRouteError(req)));
 
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     if (err instanceof ClientDisconnectedError) {

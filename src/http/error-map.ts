@@ -5,6 +5,7 @@ export const statusByErrorType: Record<ErrorType, number> = {
   BAD_REQUEST: 400,
   FORBIDDEN_SOURCE: 403,
   UNKNOWN_DIFF_TYPE: 404,
+  METHOD_NOT_ALLOWED: 405,
   TOO_LARGE: 413,
   UNDIFFABLE_CONTENT: 422,
   UNDECODABLE_CONTENT: 422,
@@ -34,6 +35,7 @@ export function toErrorResponse(err: unknown, options: { debug: boolean }): Erro
   const headers: Record<string, string> = {};
   const retryAfter = error.details.retry_after_seconds;
   if (status === 503 && typeof retryAfter === 'number') headers['Retry-After'] = String(retryAfter);
+  if (status === 405 && typeof error.details.allow === 'string') headers['Allow'] = error.details.allow;
   const details = { ...error.details };
   if (error.type === 'INTERNAL' && !options.debug) delete details.worker_output;
   const body: Record<string, unknown> = { code: status, error: error.message, type: error.type, ...details };

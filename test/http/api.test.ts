@@ -130,6 +130,25 @@ describe('HTTP API', () => {
     assert.match(body.error, /GET \//);
   });
 
+  it('answers a method a known path does not serve with 405 and Allow, and keeps 404 for unknown paths', async () => {
+    for (const [method, path, allow] of [
+      ['PUT', '/length', 'GET, HEAD, POST, OPTIONS'],
+      ['DELETE', '/html_token', 'GET, HEAD, POST, OPTIONS'],
+      ['POST', '/healthz', 'GET, HEAD, OPTIONS'],
+      ['PATCH', '/', 'GET, HEAD, OPTIONS'],
+    ] as const) {
+      const res = await service.get(path, { method });
+      assert.equal(res.status, 405, `${method} ${path}`);
+      assert.equal(res.headers.get('allow'), allow);
+      const body = await json(res);
+      assert.equal(body.type, 'METHOD_NOT_ALLOWED');
+      assert.equal(body.allow, allow);
+    }
+    const unknown = await service.get('/no_such_diff', { method: 'PUT' });
+    assert.equal(unknown.status, 404);
+    assert.equal((await json(unknown)).type, 'UNKNOWN_DIFF_TYPE');
+  });
+
   it('uses the last value of a repeated parameter', async () => {
     const res = await service.get(`/length?a=${encodeURIComponent('http://ignored.invalid/')}&a=${encodeURIComponent(upstream.url('/asdf'))}&b=${encodeURIComponent(upstream.url('/asd'))}`);
     assert.equal(res.status, 200);
