@@ -107,7 +107,7 @@ function buildCases(hostile: HostileServer): HostileCase[] {
     add({ id: `deep-${t}`, group: 'deep nesting', label: '<div> × 100 000', diffType: t, a: '/deep/a', b: '/deep/b', expected: [200, 413, 422] });
   }
   for (const t of HTML_TYPES) {
-    add({ id: `attributes-${t}`, group: 'many attributes', label: 'one element with 1 000 000 attributes (≈7 MB)', diffType: t, a: '/many-attributes/a', b: '/many-attributes/b', expected: t === 'html_source_dmp' ? [200] : [413] });
+    add({ id: `attributes-${t}`, group: 'many attributes', label: 'one element with 1 000 000 attributes (≈7 MB)', diffType: t, a: '/many-attributes/a', b: '/many-attributes/b', expected: [413] });
   }
   for (const t of ['html_text_dmp', 'html_token', 'links_json']) {
     // An ordinary size with a large tree: a clean 200 or 413, never a memory kill.
@@ -116,14 +116,16 @@ function buildCases(hostile: HostileServer): HostileCase[] {
   for (const t of ['side_by_side_text', 'html_text_dmp', 'html_source_dmp', 'html_token']) {
     add({ id: `long-line-${t}`, group: 'long line', label: '10 MB single line (one word changed)', diffType: t, a: '/long-line/a', b: '/long-line/b', expected: [200, 413, 422] });
   }
-  add({ id: 'unrelated-5mb-html_source_dmp', group: 'dmp worst case', label: 'two unrelated 5 MB texts', diffType: 'html_source_dmp', a: '/text/1', b: '/text/2', expected: [200, 422] });
+  // Over MAX_TEXT_CHARS: refused before any work. Just under MAX_CHANGED_CHARS: dmp at full stretch (its time budget, then a coarser diff).
+  add({ id: 'unrelated-5mb-html_source_dmp', group: 'dmp worst case', label: 'two unrelated 5 MB texts', diffType: 'html_source_dmp', a: '/text/1', b: '/text/2', expected: [413] });
+  add({ id: 'unrelated-500kb-html_source_dmp', group: 'dmp worst case', label: 'two unrelated 500 KB texts', diffType: 'html_source_dmp', a: '/small-text/1', b: '/small-text/2', expected: [200] });
   return cases;
 }
 
 /** The 50 concurrent requests of the deliberate overload: the heaviest cases, round robin. */
 function overloadRequests(): Array<Pick<HostileCase, 'diffType' | 'a' | 'b'>> {
   const heavy: Array<Pick<HostileCase, 'diffType' | 'a' | 'b'>> = [
-    { diffType: 'html_source_dmp', a: '/text/1', b: '/text/2' },
+    { diffType: 'html_source_dmp', a: '/small-text/1', b: '/small-text/2' },
     { diffType: 'html_text_dmp', a: '/long-line/a', b: '/long-line/b' },
     { diffType: 'html_token', a: '/deep/a', b: '/deep/b' },
     { diffType: 'html_token', a: '/scaled/a', b: '/scaled/b' },

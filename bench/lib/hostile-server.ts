@@ -20,6 +20,8 @@ export interface HostilePayloads {
   deep: [Buffer, Buffer];
   longLine: [Buffer, Buffer];
   unrelatedTexts: [Buffer, Buffer];
+  /** Two unrelated texts just under MAX_CHANGED_CHARS: diff-match-patch's worst case that is still diffed. */
+  unrelatedSmallTexts: [Buffer, Buffer];
   pages: readonly PagePair[];
   oneMiBPages: { a: Buffer; b: Buffer };
   /** One element with 1 000 000 distinct attributes (≈7 MB): parse cost that element counts miss. */
@@ -104,6 +106,7 @@ export async function buildHostilePayloads(pages: readonly PagePair[]): Promise<
     deep: [deep('a'), deep('b')],
     longLine: [longLine(false), longLine(true)],
     unrelatedTexts: [wordSalad(words, 5_000_000, 101, 12), wordSalad(words, 5_000_000, 202, 12)],
+    unrelatedSmallTexts: [wordSalad(words, 500_000, 303, 12), wordSalad(words, 500_000, 404, 12)],
     pages,
     oneMiBPages: buildScaledPair(pages, MiB),
     manyAttributes: [manyAttributes('a'), manyAttributes('b')],
@@ -193,6 +196,10 @@ export async function startHostileServer(payloads: HostilePayloads): Promise<Hos
       case '/text/1':
       case '/text/2':
         await sendWhole(res, caseId, payloads.unrelatedTexts[route.endsWith('1') ? 0 : 1], { 'content-type': 'text/plain; charset=utf-8' });
+        return;
+      case '/small-text/1':
+      case '/small-text/2':
+        await sendWhole(res, caseId, payloads.unrelatedSmallTexts[route.endsWith('1') ? 0 : 1], { 'content-type': 'text/plain; charset=utf-8' });
         return;
       case '/scaled/a':
       case '/scaled/b':
