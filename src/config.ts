@@ -119,6 +119,13 @@ export const settings = {
 
   workers: intSetting('WORKERS', 0, 'Diff worker processes.', { min: 0, max: 256 }, '0 (CPUs available to the container)'),
   maxQueuedJobs: intSetting('MAX_QUEUED_JOBS', 0, 'Jobs that may wait for a worker; beyond that requests get 503.', { min: 0 }, '0 (2 × WORKERS)'),
+  maxInFlightRequests: intSetting(
+    'MAX_IN_FLIGHT_REQUESTS',
+    0,
+    'Diff requests handled at once, fetching their inputs, queued or running; beyond that requests get 503. Bodies in memory are bounded separately, by bytes.',
+    { min: 0 },
+    '0 (8 × (WORKERS + MAX_QUEUED_JOBS))',
+  ),
   jobCpuLimitMs: intSetting('JOB_CPU_LIMIT_MS', 10_000, 'CPU time one diff job may use before its worker is killed (422 LIMIT_EXCEEDED, limit cpu).', { min: 50 }),
   jobDeadlineMs: intSetting('JOB_DEADLINE_MS', 30_000, 'Wall-clock limit of a diff job, queue wait included (422 LIMIT_EXCEEDED, limit wall).', { min: 100 }),
   workerHeapMib: intSetting('WORKER_HEAP_MIB', 160, 'V8 heap limit of each worker process.', { min: 32 }),

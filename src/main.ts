@@ -6,7 +6,7 @@ import { ConfigError, loadConfig, type Config } from './config.ts';
 import { diffTypes, type DiffDefinition } from './diff/index.ts';
 import { createApp, type AppState } from './http/app.ts';
 import { createMetrics } from './http/metrics.ts';
-import { createFetcher, type Fetcher } from './ingest/index.ts';
+import { BodyBudget, createFetcher, type Fetcher } from './ingest/index.ts';
 import { DiffPool, derivePoolSizing, readContainerResources, sizingProblem } from './pool/index.ts';
 import { VERSION } from './version.ts';
 
@@ -51,12 +51,13 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   const sizing = derivePoolSizing(config, resources);
   const problem = sizingProblem(sizing);
   if (problem !== undefined) throw new ConfigError([problem]);
-  logger.info({ cpus: resources.cpus, memory_limit_mib: sizing.budgetMib, workers: sizing.workers, max_queued_jobs: sizing.maxQueued, required_mib: sizing.requiredMib, worker_heap_mib: config.workerHeapMib, worker_rss_limit_mib: config.workerRssLimitMib }, 'pool sizing');
+  logger.info({ cpus: resources.cpus, memory_limit_mib: sizing.budgetMib, workers: sizing.workers, max_queued_jobs: sizing.maxQueued, max_in_flight_requests: sizing.maxInFlight, input_budget_mib: Math.round(sizing.inputBudgetBytes / 2 ** 20), required_mib: sizing.requiredMib, worker_heap_mib: config.workerHeapMib, worker_rss_limit_mib: config.workerRssLimitMib }, 'pool sizing');
 
   const metrics = createMetrics();
   const pool = new DiffPool({
     workers: sizing.workers,
     maxQueued: sizing.maxQueued,
+    maxInFlight: sizing.maxInFlight,
     maxJobsPerWorker: config.workerMaxJobs,
     retryAfterSeconds: config.retryAfterSeconds,
     // Stop the largest job before the container's OOM killer would take every job with it.
@@ -102,7 +103,9 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     userAgent: `diffguard/${VERSION} (+https://github.com/edgi-govdata-archiving/web-monitoring-diff compatible)`,
   });
   const state: AppState = { shuttingDown: false };
-  const app = createApp({ config, pool, fetcher, logger, metrics, diffTypes: overrides.diffTypes ?? diffTypes, state });
+  const bodyBudget = new BodyBudget(sizing.inputBudgetBytes, config.retryAfterSeconds);
+  metrics.watchBodies(bodyBudget);
+  const app = createApp({ config, pool, fetcher, bodyBudget, logger, metrics, diffTypes: overrides.diffTypes ?? diffTypes, state });
   const server = app.listen(config.port, config.host);
   await once(server, 'listening');
   // While draining, close each keep-alive connection as soon as its last response is done.

@@ -103,6 +103,7 @@ const settingCases: { [K in keyof Config]: SettingCase } = {
   retryAfterSeconds: { valid: '1', expected: 1, invalid: ['0', 'never'] },
   dmpTimeoutMs: { valid: '1', expected: 1, invalid: ['0', '2.5'] },
   htmlTokenMaxTokens: { valid: '1', expected: 1, invalid: ['0', 'all'] },
+  maxInFlightRequests: { valid: '0', expected: 0, invalid: ['-1', 'many'] },
   maxTextChars: { valid: '1', expected: 1, invalid: ['0', 'all'] },
   maxChangedChars: { valid: '1', expected: 1, invalid: ['0', 'all'] },
   maxHtmlChars: { valid: '1', expected: 1, invalid: ['0', 'all'] },

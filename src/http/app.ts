@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { effectiveMaxPostBodyBytes, type Config } from '../config.ts';
 import type { DiffDefinition, DiffSettings } from '../diff/types.ts';
 import { BadRequestError, DiffguardError, MethodNotAllowedError, OverloadedError, UnknownDiffTypeError, isDiffguardError, type ErrorDetails } from '../errors.ts';
-import type { Fetcher } from '../ingest/index.ts';
+import type { BodyBudget, Fetcher } from '../ingest/index.ts';
 import { spliceJsonObject, type DiffPool, type JsonJobResult } from '../pool/index.ts';
 import { VERSION } from '../version.ts';
 import { ClientDisconnectedError } from './client-disconnect.ts';
@@ -24,6 +24,8 @@ export interface AppDependencies {
   config: Config;
   pool: DiffPool;
   fetcher: Fetcher;
+  /** Bounds the request bodies held at once, by bytes (503 past it). */
+  bodyBudget: BodyBudget;
   logger: Logger;
   metrics: Metrics;
   diffTypes: ReadonlyMap<string, DiffDefinition<any>>;
@@ -48,7 +50,7 @@ const DIFF_TYPE_PATH = /^\/([A-Za-z0-9_]+)\/?$/;
 const FIXED_ROUTES = new Set(['/', '/healthcheck', '/healthz', '/readyz', '/metrics']);
 
 export function createApp(deps: AppDependencies): express.Express {
-  const { config, pool, fetcher, logger, metrics, diffTypes } = deps;
+  const { config, pool, fetcher, bodyBudget, logger, metrics, diffTypes } = deps;
   const state = deps.state ?? { shuttingDown: false };
   const settings = diffSettingsFrom(config);
   const ingestLimits = { allowFileUrls: config.allowFileUrls, allowPrivateUpstreams: config.allowPrivateUpstreams };
@@ -171,6 +173,9 @@ export function createApp(deps: AppDependencies): express.Express {
     // workers + queue slots, and an overloaded service answers 503 without touching upstreams.
     if (state.shuttingDown) throw new OverloadedError('The service is shutting down; retry on another instance', { retry_after_seconds: config.retryAfterSeconds });
     const admission = pool.admit();
+    // Both bodies are charged to the service's input budget as they arrive, and given back when
+    // this request ends.
+    const reservation = bodyBudget.open();
     const disconnected = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) disconnected.abort(new ClientDisconnectedError());
@@ -190,9 +195,9 @@ export function createApp(deps: AppDependencies): express.Express {
       if (urls !== undefined) {
         // Each side is logged as its fetch settles, so a failed request's line still says what each side got.
         const onSettled = (side: Side, outcome: SideFetchOutcome) => Object.assign(log, sideLogFields(side, outcome));
-        versions = await fetchVersions(fetcher, { urls, hashes, passHeaders: pickPassHeaders(params.pass_headers, req.headers), signal: disconnected.signal, onSettled }, check);
+        versions = await fetchVersions(fetcher, { urls, hashes, passHeaders: pickPassHeaders(params.pass_headers, req.headers), signal: disconnected.signal, reservation, onSettled }, check);
       } else {
-        versions = await readInlineVersions(req, { maxBodyBytes: config.maxBodyBytes, maxPostBytes }, check, disconnected.signal);
+        versions = await readInlineVersions(req, { maxBodyBytes: config.maxBodyBytes, maxPostBytes, reservation }, check, disconnected.signal);
         for (const side of ['a', 'b'] as const) Object.assign(log, { [`${side}_bytes`]: versions[side].bytes.byteLength });
       }
       jobStarted = Date.now();
@@ -206,6 +211,7 @@ export function createApp(deps: AppDependencies): express.Express {
       throw disconnected.signal.aborted ? disconnected.signal.reason : err;
     } finally {
       admission.release();
+      reservation.release();
       if (jobStarted === undefined) log.fetch_ms = Date.now() - fetchStarted;
       else log.job_ms = Date.now() - jobStarted;
     }

@@ -6,7 +6,7 @@ import { Transform, type Readable } from 'node:stream';
 import type { Request } from 'express';
 import busboy from 'busboy';
 import { BadRequestError, TooLargeError, UndiffableContentError, isDiffguardError } from '../errors.ts';
-import type { FetchProgress, Fetcher, IngestLimits } from '../ingest/index.ts';
+import type { BodyReservation, FetchProgress, Fetcher, IngestLimits } from '../ingest/index.ts';
 import { validateSourceUrl } from '../ingest/index.ts';
 import { SNIFF_WINDOW_BYTES, identifyContent, refusalReason, undiffableContentError } from '../sniff/index.ts';
 import type { AcceptedContent, ContentTypeInfo, ContentTypeOption } from '../sniff/types.ts';
@@ -90,6 +90,8 @@ export interface FetchRequest {
   hashes: Partial<Record<Side, string>>;
   passHeaders: Record<string, string>;
   signal: AbortSignal;
+  /** Charged with both bodies as they arrive (the service-wide input budget). */
+  reservation?: BodyReservation;
   onSettled?(side: Side, outcome: SideFetchOutcome): void;
 }
 
@@ -113,6 +115,7 @@ export async function fetchVersions(fetcher: Fetcher, request: FetchRequest, che
         prefixBytes: SNIFF_WINDOW_BYTES,
         inspectPrefix: (prefix, { contentType }) => guard.inspect(side, contentType, prefix),
         progress,
+        ...(request.reservation === undefined ? {} : { reservation: request.reservation }),
       });
       settled();
       return {
@@ -168,6 +171,8 @@ export interface InlineLimits {
   maxBodyBytes: number;
   /** Largest request body, everything read from the socket counted (MAX_POST_BODY_BYTES). */
   maxPostBytes: number;
+  /** Charged with every byte read (the service-wide input budget). */
+  reservation?: BodyReservation;
 }
 
 /**
@@ -182,7 +187,7 @@ export async function readInlineVersions(req: Request, limits: InlineLimits, che
   if (mediaType !== 'multipart/form-data' && mediaType !== 'application/json') {
     throw new BadRequestError('POST a diff as multipart/form-data (parts `a` and `b`) or application/json ({"a": {...}, "b": {...}})');
   }
-  const body = capRequestBody(req, maxPostBytes, signal);
+  const body = capRequestBody(req, maxPostBytes, signal, limits.reservation);
   const versions =
     mediaType === 'multipart/form-data' ? await readMultipart(body, req.headers, maxBodyBytes) : parseJsonVersions(await readAll(body), maxBodyBytes);
   const missing = SIDES.filter((side) => versions[side] === undefined);
@@ -210,13 +215,22 @@ function tooLargeSide(side: string, maxBodyBytes: number): TooLargeError {
  * fields, padding): past the cap it fails with 413. On any failure the request is unpiped and
  * paused, so nothing more is read; the error handler answers with Connection: close.
  */
-function capRequestBody(req: Request, maxPostBytes: number, signal: AbortSignal): Readable {
+function capRequestBody(req: Request, maxPostBytes: number, signal: AbortSignal, reservation: BodyReservation | undefined): Readable {
   let total = 0;
   const counted = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       total += chunk.byteLength;
-      if (total > maxPostBytes) callback(postBodyTooLarge(maxPostBytes));
-      else callback(null, chunk);
+      if (total > maxPostBytes) {
+        callback(postBodyTooLarge(maxPostBytes));
+        return;
+      }
+      try {
+        reservation?.charge(chunk.byteLength);
+      } catch (err) {
+        callback(err as Error);
+        return;
+      }
+      callback(null, chunk);
     },
   });
   const onAbort = () => counted.destroy(signal.reason);

@@ -15,6 +15,8 @@ export interface Metrics {
   poolObserver: PoolObserver;
   /** Reports admitted requests, queue depth and active jobs at scrape time. */
   watchPool(pool: PoolGauges): void;
+  /** Reports the request-body bytes held, and their budget, at scrape time. */
+  watchBodies(budget: { heldBytes: number; limitBytes: number }): void;
 }
 
 export function createMetrics(): Metrics {
@@ -66,11 +68,28 @@ export function createMetrics(): Metrics {
     registers: [registry],
   });
   let pool: PoolGauges | undefined;
+  let bodies: { heldBytes: number; limitBytes: number } | undefined;
   new Gauge({
-    // What the pool is holding: a place is taken before the inputs are fetched, so this leads the
-    // queue depth and CPU (both blind to fetching) as a signal of load.
+    name: 'diffguard_input_bytes',
+    help: 'Bytes of request bodies (both versions of every request) the service holds now.',
+    registers: [registry],
+    collect() {
+      this.set(bodies?.heldBytes ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'diffguard_input_budget_bytes',
+    help: 'Most bytes of request bodies the service may hold at once; past it, requests get 503.',
+    registers: [registry],
+    collect() {
+      this.set(bodies?.limitBytes ?? 0);
+    },
+  });
+  new Gauge({
+    // Requests in flight: a place is taken before the inputs are fetched, so this also counts requests
+    // waiting on upstreams, which the queue depth and CPU do not see.
     name: 'diffguard_admitted_requests',
-    help: 'Diff requests holding a place in the pool: fetching their inputs, queued, or running.',
+    help: 'Diff requests in flight: fetching their inputs, queued, or running.',
     registers: [registry],
     collect() {
       this.set(pool?.admitted ?? 0);
@@ -112,6 +131,9 @@ export function createMetrics(): Metrics {
     poolObserver,
     watchPool(p) {
       pool = p;
+    },
+    watchBodies(budget) {
+      bodies = budget;
     },
   };
 }

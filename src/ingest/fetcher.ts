@@ -18,6 +18,7 @@ import {
 } from '../errors.ts';
 import { createAddressGuard, type AddressGuard } from './address-guard.ts';
 import { createGuardedConnector } from './connector.ts';
+import type { BodyReservation } from './body-budget.ts';
 import { readFileSource } from './file-source.ts';
 import { isDecodeFailure, parseContentEncoding, readBody, type BodyProgress, type PrefixInfo, type ReadBodyResult } from './read-body.ts';
 import { buildUpstreamHeaders, headersForHop } from './request-headers.ts';
@@ -49,6 +50,8 @@ export interface FetchOptions {
   inspectPrefix?: (prefix: Uint8Array, info: PrefixInfo) => void | Promise<void>;
   /** Filled in as the fetch goes, so a caller can report what a fetch got even when it fails. */
   progress?: FetchProgress;
+  /** Charged with the body bytes as they are kept (see body-budget.ts). */
+  reservation?: BodyReservation;
 }
 
 export interface FetchProgress extends BodyProgress {
@@ -197,7 +200,7 @@ export function createFetcher(limits: IngestLimits): Fetcher {
     headers: Record<string, string>,
     signal: AbortSignal,
     abort: (reason: unknown) => void,
-    bodyParams: { prefixBytes: number; inspectPrefix: FetchOptions['inspectPrefix']; progress: FetchProgress },
+    bodyParams: { prefixBytes: number; inspectPrefix: FetchOptions['inspectPrefix']; progress: FetchProgress; reservation: BodyReservation | undefined },
   ): Promise<{ version: FetchedVersion; sha256: string }> {
     let current = url;
     const visited = new Set([withoutFragment(url)]);
@@ -294,6 +297,7 @@ export function createFetcher(limits: IngestLimits): Fetcher {
           prefixInfo: { contentType, finalUrl: current.href, status },
           signal,
           progress: bodyParams.progress,
+          reservation: bodyParams.reservation,
         });
       } catch (err) {
         throw truncatedBodyError(err, rawUrl, declaredLength, bodyParams.progress.wireBytes) ?? err;
@@ -338,7 +342,7 @@ export function createFetcher(limits: IngestLimits): Fetcher {
             }
           };
     const progress = options.progress ?? { status: undefined, wireBytes: 0, bytes: 0 };
-    const bodyParams = { prefixBytes: options.prefixBytes ?? DEFAULT_PREFIX_BYTES, inspectPrefix, progress };
+    const bodyParams = { prefixBytes: options.prefixBytes ?? DEFAULT_PREFIX_BYTES, inspectPrefix, progress, reservation: options.reservation };
 
     try {
       let fetched: { version: FetchedVersion; sha256: string };

@@ -13,6 +13,7 @@ import { Duplex, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { UpstreamError, UpstreamTooLargeError } from '../errors.ts';
+import type { BodyReservation } from './body-budget.ts';
 
 /** Below this many decoded bytes the ratio cap is not applied: tiny, very compressible pages are normal. */
 export const RATIO_CHECK_FLOOR_BYTES = 1024 * 1024;
@@ -39,6 +40,8 @@ export interface ReadBodyParams {
   signal: AbortSignal;
   /** Counters kept current while reading, so a failed read can still say how far it got. */
   progress?: BodyProgress | undefined;
+  /** Charged each decoded chunk kept: the service-wide bound on bodies held (503 past it). */
+  reservation?: BodyReservation | undefined;
 }
 
 export interface BodyProgress {
@@ -211,6 +214,7 @@ export async function readBody(source: Readable, params: ReadBodyParams): Promis
           reason: 'decompression_ratio',
         });
       }
+      params.reservation?.charge(chunk.length);
       chunks.push(chunk);
       hash.update(chunk);
       // Awaiting here pauses the pipeline: nothing more is pulled from the socket meanwhile.

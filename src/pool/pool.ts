@@ -1,5 +1,8 @@
 // The diff pool: N worker processes behind a bounded admission queue (p-queue).
-// - Admission: at most `maxQueued` jobs wait; beyond that → OverloadedError (503 + Retry-After).
+// - Admission: a request takes a place before fetching (at most `maxInFlight`), and is refused at
+//   once while the queue is full; at most `maxQueued` jobs wait for a worker, a job submitted beyond
+//   that is refused. Both → OverloadedError (503 + Retry-After). Bodies in memory are bounded by
+//   bytes elsewhere (ingest's BodyBudget), so a slow upstream does not take a queue slot.
 // - Deadline: one wall clock per job from when the request arrived (queue wait included). A job
 //   still waiting when it passes gets 504 DEADLINE_EXCEEDED (the wait depends on other load); a
 //   running one is killed and gets 422 LIMIT_EXCEEDED wall.
@@ -33,7 +36,14 @@ const MiB = 1024 * 1024;
 
 export interface PoolOptions {
   workers: number;
+  /** Jobs that may wait for a worker; a job submitted beyond that is refused (503). */
   maxQueued: number;
+  /**
+   * Requests admitted at once, whatever they are doing (fetching their inputs, queued, running):
+   * bounds sockets and time spent on upstreams. Memory is bounded separately, by the bytes of the
+   * bodies held (BodyBudget), so a request waiting on a slow upstream costs a place here only.
+   */
+  maxInFlight: number;
   maxJobsPerWorker: number;
   retryAfterSeconds: number;
   limits: WorkerLimits;
@@ -165,24 +175,35 @@ export class DiffPool {
     return this.#options.maxQueued;
   }
 
+  get maxInFlight(): number {
+    return this.#options.maxInFlight;
+  }
+
   /** Requests admitted and not finished: fetching their inputs, queued, or running. */
   get admitted(): number {
     return this.#admitted;
+  }
+
+  /** Every worker busy and `maxQueued` jobs waiting: a job submitted now would be refused. */
+  #queueFull(): boolean {
+    return this.#queue.pending >= this.#options.workers && this.#queue.size >= this.#options.maxQueued;
   }
 
   /** Why the pool cannot take work now, or undefined when it can (drives /readyz). */
   unavailableReason(): string | undefined {
     if (this.#closing) return 'shutting down';
     if (this.#broken !== undefined) return `pool broken: ${this.#broken.reason}`;
-    if (this.#admitted >= this.#options.workers + this.#options.maxQueued) return 'queue full';
+    if (this.#queueFull()) return 'queue full';
+    if (this.#admitted >= this.#options.maxInFlight) return 'too many requests in flight';
     return undefined;
   }
 
   /**
-   * Takes a place for one request before its inputs are fetched, so that the bodies held in memory
-   * are bounded by workers + queue slots, not by how many requests arrive. Throws OverloadedError
-   * (503 + Retry-After) when there is no place. The place is given back when the admitted job
-   * finishes, or by `release()` if the request ends before it runs one.
+   * Takes a place for one request before its inputs are fetched: an overloaded service (queue full,
+   * too many requests in flight, shutting down, broken) refuses without touching upstreams, and the
+   * drain waits for every admitted request. Throws OverloadedError (503 + Retry-After) when there is
+   * no place. The place is given back when the admitted job finishes, or by `release()` if the
+   * request ends before it runs one.
    */
   admit(): Admission {
     const unavailable = this.unavailableReason();
@@ -214,6 +235,12 @@ export class DiffPool {
   /** Runs a diff job under the pool's limits; resolves with the diff result or rejects with a DiffguardError. */
   #run(job: DiffJob, options: RunOptions, resultAs: 'object' | 'json'): Promise<Record<string, unknown> | JsonJobResult> {
     if (this.#stoppedError !== undefined) return Promise.reject(this.#stoppedError);
+    // The queue may have filled while this request fetched its inputs.
+    if (this.#queueFull()) {
+      return Promise.reject(
+        new OverloadedError('The service cannot take more diffs right now (queue full); retry later', { retry_after_seconds: this.#options.retryAfterSeconds }),
+      );
+    }
     // Two signals: `queueAbort` takes a job out of p-queue while it waits there; once p-queue has
     // started it, `jobAbort` alone stops it, so the job's end (and its CPU report) is awaited
     // rather than raced by p-queue.

@@ -3,10 +3,15 @@ import type { Config } from '../config.ts';
 import type { ContainerResources } from './cgroup.ts';
 
 const MiB = 1024 * 1024;
+const IN_FLIGHT_PER_SLOT = 8;
 
 export interface PoolSizing {
   workers: number;
   maxQueued: number;
+  /** Requests admitted at once (fetching, queued or running). */
+  maxInFlight: number;
+  /** Bytes of request bodies the main process may hold at once: those of every running and queued job. */
+  inputBudgetBytes: number;
   /** The memory the limits can add up to: workers × heap + bodies held for running and queued jobs. */
   requiredMib: number;
   /** The budget checked against (MEMORY_LIMIT_MIB or the cgroup limit), if any. */
@@ -14,20 +19,23 @@ export interface PoolSizing {
 }
 
 export function derivePoolSizing(
-  config: Pick<Config, 'workers' | 'maxQueuedJobs' | 'workerHeapMib' | 'maxBodyBytes' | 'memoryLimitMib'>,
+  config: Pick<Config, 'workers' | 'maxQueuedJobs' | 'maxInFlightRequests' | 'workerHeapMib' | 'maxBodyBytes' | 'memoryLimitMib'>,
   resources: ContainerResources,
 ): PoolSizing {
   const workers = config.workers > 0 ? config.workers : resources.cpus;
   const maxQueued = config.maxQueuedJobs > 0 ? config.maxQueuedJobs : 2 * workers;
-  const inputBudgetMib = ((workers + maxQueued) * 2 * config.maxBodyBytes) / MiB;
-  const requiredMib = Math.ceil(workers * config.workerHeapMib + inputBudgetMib);
+  // Requests waiting on upstreams cost sockets and time, little memory (bodies are bounded by bytes,
+  // below): many more may fetch than may queue.
+  const maxInFlight = config.maxInFlightRequests > 0 ? config.maxInFlightRequests : IN_FLIGHT_PER_SLOT * (workers + maxQueued);
+  const inputBudgetBytes = (workers + maxQueued) * 2 * config.maxBodyBytes;
+  const requiredMib = Math.ceil(workers * config.workerHeapMib + inputBudgetBytes / MiB);
   const budgetMib =
     config.memoryLimitMib > 0
       ? config.memoryLimitMib
       : resources.memoryLimitBytes === undefined
         ? undefined
         : Math.floor(resources.memoryLimitBytes / MiB);
-  return { workers, maxQueued, requiredMib, budgetMib };
+  return { workers, maxQueued, maxInFlight, inputBudgetBytes, requiredMib, budgetMib };
 }
 
 /** A clear start-up refusal when the configured limits cannot fit the container, or undefined when they do. */

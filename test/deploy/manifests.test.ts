@@ -154,14 +154,14 @@ describe('manifest invariants', () => {
     });
   }
 
-  it('the optional overlay scales on the requests each pod holds (fetching, queued, running) as well as CPU', () => {
+  it('the optional overlay scales on the jobs waiting for a worker as well as CPU', () => {
     const overlay = renderKustomization(join(overlaysDir, 'queue-depth-autoscaling'));
     const autoscaler = findObject<IHorizontalPodAutoscaler>(overlay.objects, 'HorizontalPodAutoscaler');
     const metrics = autoscaler.spec?.metrics ?? [];
-    assert.deepEqual(metrics.map((m) => m.pods?.metric.name ?? m.resource?.name), ['cpu', 'diffguard_admitted_requests']);
-    // Above what the base's one worker runs at once, below the 3 requests a pod holds before refusing.
+    assert.deepEqual(metrics.map((m) => m.pods?.metric.name ?? m.resource?.name), ['cpu', 'diffguard_queue_depth']);
+    // Above an empty queue, below the 2 jobs the base's one worker may queue before refusing.
     const target = parseQuantity(String(metrics[1]?.pods?.target.averageValue ?? ''));
-    assert.ok(target > 1 && target < 3, `target ${target}`);
+    assert.ok(target > 0 && target < 2, `target ${target}`);
   });
 
   it('sizes WORKERS and MEMORY_LIMIT_MIB from the resources, which the service then accepts', () => {

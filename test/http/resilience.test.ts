@@ -151,27 +151,120 @@ describe('resilience', () => {
     assert.equal((await service.get('/readyz')).status, 200);
   });
 
-  it('takes a place in the pool before fetching: an overloaded service does not touch upstreams', async () => {
+  it('keeps serving while requests wait on a slow upstream: fetching takes no queue slot', async () => {
+    // One worker and two queue slots. Three requests held by a slow archive used to take every place
+    // (a place per request, from before fetching), and everything else got 503.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
     const slow = await startUpstream({
       '/slow': async (_req, res) => {
-        await new Promise((resolve) => setTimeout(resolve, 600));
-        res.writeHead(200, { 'Content-Type': 'text/plain' });
-        res.end('slow');
+        await held;
+        res.writeHead(200, { 'Content-Type': 'text/plain' }).end('slow');
       },
-      '/untouched': serve('never fetched', 'text/plain'),
     });
     try {
-      const fetching = [1, 2, 3].map(() => service.get(`/length?${query({ a: slow.url('/slow'), b: slow.url('/slow') })}`));
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      const refused = await service.get(`/length?${query({ a: slow.url('/untouched'), b: slow.url('/untouched') })}`);
-      assert.equal(refused.status, 503);
-      assert.equal(slow.hits.get('/untouched'), undefined);
-      assert.deepEqual((await Promise.all(fetching)).map((r) => r.status), [200, 200, 200]);
+      const waiting = [1, 2, 3].map(() => service.get(`/length?${query({ a: slow.url('/slow'), b: slow.url('/slow') })}`));
+      await waitFor(() => service.pool.admitted === 3);
+      assert.equal((await service.get('/readyz')).status, 200);
+      const res = await normal();
+      assert.equal(res.status, 200, JSON.stringify(await res.clone().json()));
+      release();
+      // Released together, their three jobs fit the worker and the two queue slots.
+      assert.deepEqual((await Promise.all(waiting)).map((r) => r.status), [200, 200, 200]);
     } finally {
+      release();
       await slow.close();
     }
   });
 
+  it('refuses at once, without touching upstreams, while the queue is full', async () => {
+    const untouched = await startUpstream({ '/untouched': serve('never fetched', 'text/plain') });
+    try {
+      const busy = [hostile('test_sleep', '/sleep-1000'), hostile('test_sleep', '/sleep-300'), hostile('test_sleep', '/sleep-300')];
+      await waitFor(() => service.pool.queued === 2);
+      const refused = await service.get(`/length?${query({ a: untouched.url('/untouched'), b: untouched.url('/untouched') })}`);
+      assert.equal(refused.status, 503);
+      assert.match((await json(refused)).error, /queue full/);
+      assert.equal(untouched.hits.get('/untouched'), undefined);
+      assert.deepEqual((await Promise.all(busy)).map((r) => r.status), [200, 200, 200]);
+    } finally {
+      await untouched.close();
+    }
+  });
+});
+
+describe('admission by requests in flight and by body bytes', () => {
+  const KiB = 1024;
+  let release = () => {};
+  let held = Promise.resolve();
+  let upstream: Upstream;
+  before(async () => {
+    upstream = await startUpstream({
+      '/slow': async (_req, res) => {
+        await held;
+        res.writeHead(200, { 'Content-Type': 'text/plain' }).end('slow');
+      },
+      // 60 KiB at once, then the rest only when released: the request holds 60 KiB meanwhile.
+      '/half': async (_req, res) => {
+        res.writeHead(200, { 'Content-Type': 'text/plain' });
+        res.write('x'.repeat(60 * KiB));
+        await held;
+        res.end('x');
+      },
+      '/text': serve('hello', 'text/plain'),
+      '/untouched': serve('never fetched', 'text/plain'),
+    });
+  });
+  after(() => upstream.close());
+  const hold = () => {
+    held = new Promise<void>((resolve) => (release = resolve));
+  };
+
+  it('refuses beyond MAX_IN_FLIGHT_REQUESTS without touching upstreams', async () => {
+    const service = await startTestService({ MAX_IN_FLIGHT_REQUESTS: '2' });
+    hold();
+    try {
+      const waiting = [1, 2].map(() => service.get(`/length?${query({ a: upstream.url('/slow'), b: upstream.url('/slow') })}`));
+      await waitFor(() => service.pool.admitted === 2);
+      const refused = await service.get(`/length?${query({ a: upstream.url('/untouched'), b: upstream.url('/untouched') })}`);
+      assert.equal(refused.status, 503);
+      assert.equal(refused.headers.get('retry-after'), '5');
+      assert.match((await json(refused)).error, /too many requests in flight/);
+      assert.equal(upstream.hits.get('/untouched'), undefined);
+      release();
+      assert.deepEqual((await Promise.all(waiting)).map((r) => r.status), [200, 200]);
+    } finally {
+      release();
+      await service.close();
+    }
+  });
+
+  it('answers 503 past the body budget, by bytes held, and gives the bytes back when requests end', async () => {
+    // Budget: (1 worker + 1 queue slot) × 2 versions × 64 KiB = 256 KiB. Two requests holding
+    // 2 × 60 KiB each fit; a third one's bytes do not.
+    const service = await startTestService({ MAX_QUEUED_JOBS: '1', MAX_BODY_BYTES: String(64 * KiB) });
+    hold();
+    try {
+      const url = `/length?${query({ a: upstream.url('/half'), b: upstream.url('/half') })}`;
+      const holding = [service.get(url), service.get(url)];
+      const held = async () => Number(/^diffguard_input_bytes (\d+)$/m.exec(await (await service.get('/metrics')).text())?.[1]);
+      await waitForAsync(async () => (await held()) === 4 * 60 * KiB);
+      const refused = await service.get(url);
+      assert.equal(refused.status, 503);
+      assert.equal(refused.headers.get('retry-after'), '5');
+      const body = await json(refused);
+      assert.equal(body.type, 'OVERLOADED');
+      assert.equal(body.scope, 'input_budget');
+      assert.equal(body.input_budget_bytes, 256 * KiB);
+      release();
+      assert.deepEqual((await Promise.all(holding)).map((r) => r.status), [200, 200]);
+      assert.equal(await held(), 0);
+      assert.equal((await service.get(`/length?${query({ a: upstream.url('/text'), b: upstream.url('/text') })}`)).status, 200);
+    } finally {
+      release();
+      await service.close();
+    }
+  });
 });
 
 describe('graceful shutdown', () => {

@@ -19,6 +19,7 @@ function job(diffType: string, text = 'hello') {
 interface PoolOverrides {
   workers?: number;
   maxQueued?: number;
+  maxInFlight?: number;
   maxJobsPerWorker?: number;
   cpuLimitMs?: number;
   deadlineMs?: number;
@@ -40,6 +41,7 @@ function createPool(overrides: PoolOverrides = {}) {
   const pool = new DiffPool({
     workers: overrides.workers ?? 1,
     maxQueued: overrides.maxQueued ?? 4,
+    maxInFlight: overrides.maxInFlight ?? 100,
     maxJobsPerWorker: overrides.maxJobsPerWorker ?? 100,
     retryAfterSeconds: 7,
     workerModule: overrides.workerModule ?? workerModule,
@@ -262,18 +264,38 @@ describe('DiffPool deadlines and admission', () => {
     assert.ok(exits.includes('recycle'));
   });
 
-  it('counts requests admitted before their job is submitted, and gives the place back on release', async (t) => {
-    const { pool } = createPool({ workers: 1, maxQueued: 1 });
+  it('counts requests in flight before their job is submitted, without taking queue slots, and gives the place back on release', async (t) => {
+    const { pool } = createPool({ workers: 1, maxQueued: 1, maxInFlight: 3 });
     t.after(() => pool.close(0));
     await pool.start();
-    const first = pool.admit();
-    const second = pool.admit();
-    assert.equal(pool.unavailableReason(), 'queue full');
+    // Three requests still fetching (a slow upstream, say): they hold in-flight places, not the queue.
+    const fetching = [pool.admit(), pool.admit()];
+    assert.equal(pool.unavailableReason(), undefined);
+    const third = pool.admit();
+    assert.equal(pool.unavailableReason(), 'too many requests in flight');
     assert.throws(() => pool.admit(), (err: DiffguardError) => err.type === 'OVERLOADED');
-    second.release();
-    second.release();
+    third.release();
+    third.release();
+    assert.equal(pool.admitted, 2);
+    assert.equal((await fetching[0]!.run(job('test_echo'), deadline())).diff, 'hello');
     assert.equal(pool.admitted, 1);
-    assert.equal((await first.run(job('test_echo'), deadline())).diff, 'hello');
+    fetching[1]!.release();
+    assert.equal(pool.admitted, 0);
+  });
+
+  it('refuses a job whose queue filled while its request was fetching, and gives its place back', async (t) => {
+    const { pool } = createPool({ workers: 1, maxQueued: 1, maxInFlight: 10 });
+    t.after(() => pool.close(0));
+    await pool.start();
+    const late = pool.admit();
+    const busy = [pool.run(job('test_sleep', '400'), deadline()), pool.run(job('test_echo'), deadline())];
+    assert.equal(pool.unavailableReason(), 'queue full');
+    await rejectsWith(late.run(job('test_echo'), deadline()), (err) => {
+      assert.ok(err instanceof OverloadedError);
+      assert.match(err.message, /queue full/);
+    });
+    assert.equal(pool.admitted, 2);
+    await Promise.all(busy);
     assert.equal(pool.admitted, 0);
   });
 
