@@ -3,6 +3,7 @@
 // Exits 1 when a case got a 5xx other than 502/503/504 (or no answer), a service process died,
 // the memory peak went over the budget, /healthz ever took over 1 s, or a normal diff failed
 // (503s during the deliberate overload excepted). Everything is loopback. See bench/README.md.
+import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { corpusDir, loadPagePairs } from './lib/corpus.ts';
@@ -20,7 +21,11 @@ const repoRoot = path.resolve(import.meta.dirname, '..');
 const ALL_TYPES = ['length', 'identical_bytes', 'side_by_side_text', 'links', 'links_json', 'html_text_dmp', 'html_source_dmp', 'html_token'];
 const BYTE_TYPES = new Set(['length', 'identical_bytes']);
 const HTML_TYPES = ALL_TYPES.filter((t) => !BYTE_TYPES.has(t));
-const budgetMib = envNumber('HOSTILE_RSS_BUDGET_MIB', 512);
+// The pod shape replayed: WORKERS (default: this machine's CPUs, as the service itself picks) and the
+// memory the README's sizing gives that many workers (128 MiB + 316 MiB per worker, rounded up to
+// 32 MiB: 512 MiB for one worker, 768 MiB for two), not two workers squeezed into one worker's memory.
+const workers = Math.round(envNumber('HOSTILE_WORKERS', os.availableParallelism()));
+const budgetMib = envNumber('HOSTILE_RSS_BUDGET_MIB', Math.max(512, Math.ceil((128 + 316 * workers) / 32) * 32));
 const HEALTHZ_LIMIT_MS = 1000;
 const CASE_TIMEOUT_MS = 120_000;
 const OVERLOAD_REQUESTS = 50;
@@ -57,6 +62,8 @@ interface CaseResult {
   upstream_requests: number;
   retry_after: string | undefined;
   transport_error: string | undefined;
+  /** The error message of a non-2xx answer (why it was refused). */
+  error?: string | undefined;
   expected: number[];
   as_expected: boolean;
   /** Memory peak of the open instance (main + workers) while the case ran; the 1 byte/s case overlaps others. */
@@ -151,6 +158,8 @@ interface TrickleResult {
   during: string;
   status: number;
   outcome: string;
+  /** The error message of a non-2xx answer. */
+  error?: string;
   ms: number;
 }
 
@@ -179,7 +188,7 @@ class NormalTrickle {
       const during = currentCase;
       const url = diffUrl(serviceUrl, 'html_text_dmp', upstreamUrl(hostile, `/page/${pair}.a.html`, 'trickle'), upstreamUrl(hostile, `/page/${pair}.b.html`, 'trickle'));
       const request = timedGet(url, this.#agent, CASE_TIMEOUT_MS).then((answer) => {
-        this.results.push({ startedAt, during, status: answer.status, outcome: describe(answer), ms: answer.ms });
+        this.results.push({ startedAt, during, status: answer.status, outcome: describe(answer), ...(typeof answer.json?.error === 'string' ? { error: answer.json.error } : {}), ms: answer.ms });
       });
       this.#inFlight.add(request);
       void request.finally(() => this.#inFlight.delete(request));
@@ -220,6 +229,7 @@ async function runCase(c: HostileCase, services: Record<Target, ServiceProcess>,
     upstream_requests: hostile.requestsFor(c.id),
     retry_after: answer.retryAfter,
     transport_error: answer.transportError,
+    ...(typeof answer.json?.error === 'string' ? { error: answer.json.error } : {}),
     expected: c.expected,
     as_expected: c.expected.includes(answer.status),
     peak_rss_bytes: memory.rssBytes,
@@ -281,8 +291,8 @@ async function main(): Promise<void> {
   const hostile = await startHostileServer(payloads);
   log(`hostile upstream on ${hostile.baseUrl}; gzip bomb ${fmtBytes(payloads.gzipBomb.byteLength)} → ${fmtBytes(payloads.gzipBombInflatedBytes)}`);
 
-  // HOSTILE_WORKERS=1 gives the production pod's shape (1 CPU → 1 worker, 512 MiB).
-  const memoryEnv: Record<string, string> = { MEMORY_LIMIT_MIB: String(budgetMib), ...(process.env.HOSTILE_WORKERS ? { WORKERS: process.env.HOSTILE_WORKERS } : {}) };
+  // HOSTILE_WORKERS=1 gives the base manifest's pod shape (1 CPU → 1 worker, 512 MiB).
+  const memoryEnv: Record<string, string> = { MEMORY_LIMIT_MIB: String(budgetMib), WORKERS: String(workers) };
   const open = await startServiceProcess({ repoRoot, env: { ALLOW_PRIVATE_UPSTREAMS: 'true', ...memoryEnv } });
   let guarded: ServiceProcess | undefined;
   const sampler = new RssPeakSampler(open.pid, 50);
@@ -368,6 +378,7 @@ async function main(): Promise<void> {
       rss_peak_bytes: memory.rssBytes,
       pss_peak_bytes: memory.pssBytes,
       rss_budget_mib: budgetMib,
+      workers,
       healthz: { polls: health.latenciesMs.length, p50_ms: percentile(health.latenciesMs, 50), p99_ms: percentile(health.latenciesMs, 99), max_ms: healthzMax, failures: health.failures.length, slow_polls: slowHealthz },
       worker_restarts: restarts,
       normal_diffs: {
@@ -403,7 +414,7 @@ async function main(): Promise<void> {
   }
 }
 
-function renderMarkdown(env: ReturnType<typeof runEnvironment>, results: CaseResult[], summary: { rss_peak_bytes: number; pss_peak_bytes: number; rss_budget_mib: number; healthz: { polls: number; p50_ms: number; p99_ms: number; max_ms: number; failures: number; slow_polls: Array<{ ms: number; during: string[] }> }; worker_restarts: Record<string, number>; normal_diffs: { sent: number; ok: number; overloaded_during_overload: number; failed: number; p50_ms: number; max_ms: number }; problems: string[]; passed: boolean }): string {
+function renderMarkdown(env: ReturnType<typeof runEnvironment>, results: CaseResult[], summary: { rss_peak_bytes: number; pss_peak_bytes: number; rss_budget_mib: number; workers: number; healthz: { polls: number; p50_ms: number; p99_ms: number; max_ms: number; failures: number; slow_polls: Array<{ ms: number; during: string[] }> }; worker_restarts: Record<string, number>; normal_diffs: { sent: number; ok: number; overloaded_during_overload: number; failed: number; p50_ms: number; max_ms: number }; problems: string[]; passed: boolean }): string {
   const table = markdownTable(
     ['case', 'diff type', 'answer', 'expected', 'time ms', 'upstream sent', 'peak RSS / PSS'],
     results.map((r) => {
@@ -430,7 +441,7 @@ function renderMarkdown(env: ReturnType<typeof runEnvironment>, results: CaseRes
   return [
     `### Hostile replay (${env.started_at.slice(0, 10)}, ${env.cpus} × ${env.cpu_model}, Node ${env.node}, diffguard ${env.service_version ?? '?'}${env.git_commit ? ` @ ${env.git_commit}` : ''})`,
     '',
-    'Default limits (MEMORY_LIMIT_MIB set to the budget); cases run one at a time (the 1 byte/s upstream alongside), with an html_text_dmp on a real pair every 200 ms and /healthz every 50 ms. "upstream sent" is what the hostile server handed to the socket for that case (both versions). Peak RSS / PSS is the service (main + workers) while the case ran; RSS counts the shared node binary once per process, PSS splits it.',
+    `Default limits, ${summary.workers} worker${summary.workers === 1 ? '' : 's'}, MEMORY_LIMIT_MIB = the ${summary.rss_budget_mib} MiB budget; cases run one at a time (the 1 byte/s upstream alongside), with an html_text_dmp on a real pair every 200 ms and /healthz every 50 ms. "upstream sent" is what the hostile server handed to the socket for that case (both versions). Peak RSS / PSS is the service (main + workers) while the case ran; RSS counts the shared node binary once per process, PSS splits it.`,
     '',
     table,
     '',
