@@ -56,6 +56,10 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   const metrics = createMetrics();
   const pool = new DiffPool({
     workers: sizing.workers,
+    // One idle, started worker beyond WORKERS takes over when a worker is replaced. It holds ~40 MiB
+    // of its own; the sizing counts each worker's shared node-binary pages (~50 MiB) once per worker
+    // where the kernel charges them once, which covers it.
+    spareWorkers: 1,
     maxQueued: sizing.maxQueued,
     maxInFlight: sizing.maxInFlight,
     maxJobsPerWorker: config.workerMaxJobs,

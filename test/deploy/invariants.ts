@@ -24,6 +24,16 @@ export const NAME_LABEL = 'app.kubernetes.io/name';
  */
 export const MAIN_PROCESS_BASELINE_MIB = 128;
 
+/**
+ * The node binary's pages in each worker's resident set (~50 MiB measured): WORKER_RSS_LIMIT_MIB
+ * counts them in every worker, the kernel charges the cgroup for them once (the main process's
+ * baseline already includes them).
+ */
+export const WORKER_SHARED_PAGES_MIB = 48;
+
+/** The idle spare worker's own memory (RssAnon + RssShmem, ~40 MiB fresh); its shared pages are the same binary. */
+export const SPARE_WORKER_OWN_MIB = 48;
+
 /** Ranges that must stay unreachable from a pod (SSRF): private, CGNAT, link-local (cloud metadata). */
 export const BLOCKED_EGRESS_SAMPLES = [
   '10.0.0.1', '10.96.0.1', '10.255.255.254',
@@ -131,7 +141,8 @@ export function memoryFitProblems(config: Config, cpus: number, memoryLimitBytes
   const refusal = sizingProblem(sizing);
   if (refusal !== undefined) problems.push(`the service would refuse to start: ${refusal}`);
   const inputMib = sizing.requiredMib - sizing.workers * config.workerHeapMib;
-  const worstCaseMib = sizing.workers * config.workerRssLimitMib + inputMib + MAIN_PROCESS_BASELINE_MIB;
+  const worstCaseMib =
+    MAIN_PROCESS_BASELINE_MIB + inputMib + sizing.workers * (config.workerRssLimitMib - WORKER_SHARED_PAGES_MIB) + SPARE_WORKER_OWN_MIB;
   if (worstCaseMib > memoryLimitBytes / MiB) {
     problems.push(`every worker at WORKER_RSS_LIMIT_MIB plus bodies and the main process needs ${worstCaseMib} MiB, over the ${memoryLimitBytes / MiB} MiB limit (the container would be OOM-killed before the watchdog acts)`);
   }

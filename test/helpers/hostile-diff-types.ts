@@ -48,7 +48,7 @@ export const hostileDiffTypes: DiffDefinition<any>[] = [
     // Holds `text` MiB of written Buffers for a while: under the per-worker limit, but counted in the service's total.
     const held = Array.from({ length: Number(text) }, () => Buffer.alloc(1024 * 1024, 1));
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1_500);
-    return { diff: held.length };
+    return { diff: held.length, pid: process.pid };
   }),
   hostile('test_sleep', (text) => {
     // Blocks without using CPU: only the wall-clock deadline stops it.

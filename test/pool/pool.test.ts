@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +21,7 @@ interface PoolOverrides {
   workers?: number;
   maxQueued?: number;
   maxInFlight?: number;
+  spareWorkers?: number;
   maxJobsPerWorker?: number;
   cpuLimitMs?: number;
   deadlineMs?: number;
@@ -42,6 +44,7 @@ function createPool(overrides: PoolOverrides = {}) {
     workers: overrides.workers ?? 1,
     maxQueued: overrides.maxQueued ?? 4,
     maxInFlight: overrides.maxInFlight ?? 100,
+    ...(overrides.spareWorkers === undefined ? {} : { spareWorkers: overrides.spareWorkers }),
     maxJobsPerWorker: overrides.maxJobsPerWorker ?? 100,
     retryAfterSeconds: 7,
     workerModule: overrides.workerModule ?? workerModule,
@@ -262,6 +265,22 @@ describe('DiffPool deadlines and admission', () => {
     const after = (await pool.run(job('test_echo'), deadline())).pid;
     assert.notEqual(after, lean[1]);
     assert.ok(exits.includes('recycle'));
+  });
+
+  it('with a spare, the job after a big one runs at once on a worker started before it, while the replacement starts', async (t) => {
+    const { pool, exits } = createPool({ spareWorkers: 1 });
+    t.after(() => pool.close(0));
+    await pool.start();
+    // Clock ticks since boot, as /proc/<pid>/stat counts a process's start.
+    const ticksBefore = Math.floor(Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 100);
+    const big = await pool.run(job('test_hold', '80'), deadline());
+    assert.equal(big.diff, 80);
+    const next = (await pool.run(job('test_echo'), deadline())).pid as number;
+    assert.notEqual(next, big.pid);
+    // The bloated worker is stopped meanwhile (its exit may land after the next job already ran).
+    await waitFor(() => exits.includes('recycle'));
+    const startTicks = Number(readFileSync(`/proc/${next}/stat`, 'utf8').split(') ')[1]!.split(' ')[19]);
+    assert.ok(startTicks <= ticksBefore, `the worker that took the next job started at tick ${startTicks}, after the big job began (${ticksBefore}): no spare`);
   });
 
   it('counts requests in flight before their job is submitted, without taking queue slots, and gives the place back on release', async (t) => {
