@@ -127,7 +127,7 @@ export const settings = {
     '0 (8 × (WORKERS + MAX_QUEUED_JOBS))',
   ),
   jobCpuLimitMs: intSetting('JOB_CPU_LIMIT_MS', 10_000, 'CPU time one diff job may use before its worker is killed (422 LIMIT_EXCEEDED, limit cpu).', { min: 50 }),
-  jobDeadlineMs: intSetting('JOB_DEADLINE_MS', 30_000, 'Wall-clock limit of a diff job, queue wait included (422 LIMIT_EXCEEDED, limit wall).', { min: 100 }),
+  jobDeadlineMs: intSetting('JOB_DEADLINE_MS', 30_000, 'Wall-clock limit of a diff job, queue wait included (422 LIMIT_EXCEEDED, limit wall; 504 DEADLINE_EXCEEDED if it was still waiting for a worker).', { min: 100 }),
   workerHeapMib: intSetting('WORKER_HEAP_MIB', 160, 'V8 heap limit of each worker process.', { min: 32 }),
   workerRssLimitMib: intSetting('WORKER_RSS_LIMIT_MIB', 256, 'Resident memory at which a worker is killed (422 LIMIT_EXCEEDED, limit memory).', { min: 64 }),
   workerMaxJobs: intSetting('WORKER_MAX_JOBS', 200, 'Jobs a worker runs before it is replaced (bounds slow leaks).', { min: 1 }),

@@ -14,7 +14,19 @@ const root = resolve(import.meta.dirname, '../..');
 const guide = readFileSync(join(root, 'README.md'), 'utf8');
 const settingNames = new Set(Object.values(settings).map((s) => s.env));
 /** Upper-case names the guide may use that are not diffguard settings. */
-const otherNames = new Set<string>([...ERROR_TYPES, 'NODE_ENV', 'NODE_OPTIONS', 'RLIMIT_DATA']);
+const otherNames = new Set<string>([
+  ...ERROR_TYPES,
+  'NODE_ENV',
+  'NODE_OPTIONS',
+  'RLIMIT_DATA',
+  // Knobs of the benchmark harness, not of the service (bench/README.md).
+  'BENCH_QUICK',
+  'BENCH_RUNS',
+  'BENCH_DURATION_S',
+  'BENCH_SCALING_REPS',
+  'HOSTILE_WORKERS',
+  'HOSTILE_RSS_BUDGET_MIB',
+]);
 
 interface DockerRun {
   command: string;
