@@ -5,7 +5,7 @@ import { getAttribute, isElement, isTextNode, walk, type Element, type Node } fr
 
 export const EXAMPLES_DIR = new URL('../../../fixtures/examples/', import.meta.url);
 export const REAL_VERSIONS_DIR = new URL('../../../fixtures/real-versions/', import.meta.url);
-export const PAGES_DIR = new URL('../../../../shared/fixtures/pages/', import.meta.url);
+export const PAGES_DIR = new URL('../../../fixtures/pages/', import.meta.url);
 
 export const OPTIONS: HtmlTokenOptions = {
   include: 'all',
