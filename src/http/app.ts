@@ -53,6 +53,9 @@ export function createApp(deps: AppDependencies): express.Express {
   const { config, pool, fetcher, bodyBudget, logger, metrics, diffTypes } = deps;
   const state = deps.state ?? { shuttingDown: false };
   const settings = diffSettingsFrom(config);
+  // Settings that shape diff output (colours, time budget, caps) are part of every ETag: an answer
+  // cached under other settings must not be revalidated as unchanged.
+  const settingsTag = JSON.stringify(settings);
   const ingestLimits = { allowFileUrls: config.allowFileUrls, allowPrivateUpstreams: config.allowPrivateUpstreams };
   const maxPostBytes = effectiveMaxPostBodyBytes(config);
   const app = express();
@@ -161,7 +164,7 @@ export function createApp(deps: AppDependencies): express.Express {
     const hashes = { ...optional('a', parseHashParam(params.a_hash, 'a_hash')), ...optional('b', parseHashParam(params.b_hash, 'b_hash')) };
 
     if (isGet) {
-      const etag = `W/"${createHash('sha256').update(`${VERSION}\nGET\n${req.path}\n${canonicalQuery(params)}`).digest('base64url').slice(0, 27)}"`;
+      const etag = `W/"${createHash('sha256').update(`${VERSION}\n${settingsTag}\nGET\n${req.path}\n${canonicalQuery(params)}`).digest('base64url').slice(0, 27)}"`;
       res.setHeader('ETag', etag);
       if (etagMatches(req.headers['if-none-match'], etag)) {
         res.status(304).end();

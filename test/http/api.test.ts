@@ -168,6 +168,19 @@ describe('HTTP API', () => {
     assert.equal(other.status, 200);
   });
 
+  it('changes the ETag when settings that shape the output change, so a stale answer is never revalidated', async () => {
+    const params = { a: upstream.url('/asdf'), b: upstream.url('/Asdf') };
+    const etag = (await diff('identical_bytes', params)).headers.get('etag')!;
+    const recoloured = await startTestService({ DIFFER_COLOR_INSERTION: '#00ff00' });
+    try {
+      const res = await recoloured.get(`/identical_bytes?${query(params)}`, { headers: { 'If-None-Match': etag } });
+      assert.equal(res.status, 200);
+      assert.notEqual(res.headers.get('etag'), etag);
+    } finally {
+      await recoloured.close();
+    }
+  });
+
   it('validates the request before answering If-None-Match (a missing `b` is 400, not 304)', async () => {
     const res = await diff('length', { a: upstream.url('/asdf') }, { headers: { 'If-None-Match': '*' } });
     assert.equal(res.status, 400);
