@@ -50,6 +50,12 @@ export const hostileDiffTypes: DiffDefinition<any>[] = [
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1_500);
     return { diff: held.length, pid: process.pid };
   }),
+  hostile('test_retain', (text) => {
+    // Keeps `text` MiB of written Buffers after the job, as a leaking diff would: the worker ends the
+    // job holding them, whatever the garbage collector does meanwhile.
+    for (let i = 0; i < Number(text); i += 1) keep.push(Buffer.alloc(1024 * 1024, 1));
+    return { diff: Number(text), pid: process.pid };
+  }),
   hostile('test_sleep', (text) => {
     // Blocks without using CPU: only the wall-clock deadline stops it.
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(text) || 60_000);

@@ -258,9 +258,9 @@ describe('DiffPool deadlines and admission', () => {
     await pool.start();
     const lean = [(await pool.run(job('test_echo'), deadline())).pid, (await pool.run(job('test_echo'), deadline())).pid];
     assert.equal(lean[0], lean[1]);
-    // 80 MiB held to the end of the job: the worker's own memory (~40 MiB idle) ends over half the
-    // 192 MiB resident limit, and its whole resident set (~50 MiB more of shared file pages) under it.
-    assert.equal((await pool.run(job('test_hold', '80'), deadline())).diff, 80);
+    // 80 MiB kept after the job: the worker's own memory (~40 MiB idle) ends over half the 192 MiB
+    // resident limit, and its whole resident set (~50 MiB more of shared file pages) under it.
+    assert.equal((await pool.run(job('test_retain', '80'), deadline())).diff, 80);
     // Replaced before the next job, so that job starts from a fresh baseline.
     const after = (await pool.run(job('test_echo'), deadline())).pid;
     assert.notEqual(after, lean[1]);
@@ -273,7 +273,7 @@ describe('DiffPool deadlines and admission', () => {
     await pool.start();
     // Clock ticks since boot, as /proc/<pid>/stat counts a process's start.
     const ticksBefore = Math.floor(Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 100);
-    const big = await pool.run(job('test_hold', '80'), deadline());
+    const big = await pool.run(job('test_retain', '80'), deadline());
     assert.equal(big.diff, 80);
     const next = (await pool.run(job('test_echo'), deadline())).pid as number;
     assert.notEqual(next, big.pid);
