@@ -17,7 +17,7 @@
 
 import { BadRequestError, TooLargeError } from '../errors.ts';
 import { countChanges } from './dmp.ts';
-import { diffTextUnits, GRANULARITIES, type Granularity } from './text-engine.ts';
+import { commonPrefixLength, commonSuffixLength, diffTextUnits, GRANULARITIES, type Granularity } from './text-engine.ts';
 import type { DiffDefinition, DiffParams, DiffSettings } from './types.ts';
 import { extractVisibleText } from './visible-text.ts';
 
@@ -103,12 +103,8 @@ export function checkTextLength(text: string, maxChars: number, side: string): v
  * either side. Linear and allocation-free, so it runs before the diff.
  */
 export function checkChangedSpan(a: string, b: string, maxChars: number): void {
-  const shorter = Math.min(a.length, b.length);
-  let prefix = 0;
-  while (prefix < shorter && a.charCodeAt(prefix) === b.charCodeAt(prefix)) prefix += 1;
-  let suffix = 0;
-  while (suffix < shorter - prefix && a.charCodeAt(a.length - 1 - suffix) === b.charCodeAt(b.length - 1 - suffix)) suffix += 1;
-  const changed = Math.max(a.length, b.length) - prefix - suffix;
+  const prefix = commonPrefixLength(a, b);
+  const changed = Math.max(a.length, b.length) - prefix - commonSuffixLength(a, b, prefix);
   if (changed > maxChars) {
     throw new TooLargeError(
       `The versions differ over ${changed} characters (from their first to their last difference); at most ${maxChars} are compared (MAX_CHANGED_CHARS)`,
