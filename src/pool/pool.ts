@@ -122,6 +122,8 @@ export class DiffPool {
   readonly #all = new Set<WorkerProcess>();
   readonly #waiters: ((worker: WorkerProcess) => void)[] = [];
   readonly #workerModule: string;
+  /** A worker holding more of its own memory than this after a job is replaced (RECYCLE_RSS_SHARE of its limit). */
+  readonly #recycleOwnBytes: number;
   #useDataLimit: boolean;
   #consecutiveStartupFailures = 0;
   #respawnTimer: NodeJS.Timeout | undefined;
@@ -145,6 +147,7 @@ export class DiffPool {
 
   constructor(options: PoolOptions) {
     this.#options = options;
+    this.#recycleOwnBytes = RECYCLE_RSS_SHARE * options.limits.rssLimitMib * MiB;
     this.#workerModule = options.workerModule ?? defaultWorkerModule();
     this.#useDataLimit = options.limits.useDataLimit;
     this.#queue = new PQueue({ concurrency: options.workers });
@@ -191,6 +194,11 @@ export class DiffPool {
     return this.#admitted;
   }
 
+  /** The 503 for a service that cannot take a diff now, saying why. */
+  #overloaded(reason: string): OverloadedError {
+    return new OverloadedError(`The service cannot take more diffs right now (${reason}); retry later`, { retry_after_seconds: this.#options.retryAfterSeconds });
+  }
+
   /** Every worker busy and `maxQueued` jobs waiting: a job submitted now would be refused. */
   #queueFull(): boolean {
     return this.#queue.pending >= this.#options.workers && this.#queue.size >= this.#options.maxQueued;
@@ -214,11 +222,7 @@ export class DiffPool {
    */
   admit(): Admission {
     const unavailable = this.unavailableReason();
-    if (unavailable !== undefined) {
-      throw new OverloadedError(`The service cannot take more diffs right now (${unavailable}); retry later`, {
-        retry_after_seconds: this.#options.retryAfterSeconds,
-      });
-    }
+    if (unavailable !== undefined) throw this.#overloaded(unavailable);
     this.#admitted += 1;
     let released = false;
     const release = () => {
@@ -243,11 +247,7 @@ export class DiffPool {
   #run(job: DiffJob, options: RunOptions, resultAs: 'object' | 'json'): Promise<Record<string, unknown> | JsonJobResult> {
     if (this.#stoppedError !== undefined) return Promise.reject(this.#stoppedError);
     // The queue may have filled while this request fetched its inputs.
-    if (this.#queueFull()) {
-      return Promise.reject(
-        new OverloadedError('The service cannot take more diffs right now (queue full); retry later', { retry_after_seconds: this.#options.retryAfterSeconds }),
-      );
-    }
+    if (this.#queueFull()) return Promise.reject(this.#overloaded('queue full'));
     // Two signals: `queueAbort` takes a job out of p-queue while it waits there; once p-queue has
     // started it, `jobAbort` alone stops it, so the job's end (and its CPU report) is awaited
     // rather than raced by p-queue.
@@ -384,7 +384,7 @@ export class DiffPool {
         const worker = workers[index]!;
         // Re-checked now, after the await: a worker handed to a job meanwhile is busy, not idle.
         const idle = this.#idle.includes(worker) && !worker.busy;
-        if (idle && sample.ownBytes > RECYCLE_RSS_SHARE * this.#options.limits.rssLimitMib * MiB) bloatedIdle.push(worker);
+        if (idle && sample.ownBytes > this.#recycleOwnBytes) bloatedIdle.push(worker);
         if (worker.busy && (largestBusy === undefined || sample.ownBytes > largestBusy.bytes)) largestBusy = { worker, bytes: sample.ownBytes };
       });
       if (totalBytes <= budgetMib * MiB) return;
@@ -524,7 +524,7 @@ export class DiffPool {
     // then starts from a fresh baseline (so memory limits hit the same inputs every time), and idle
     // workers do not hold memory that the other jobs need.
     // (While draining, workers are not recycled.)
-    const bloated = report !== undefined && report.endOwnBytes > RECYCLE_RSS_SHARE * this.#options.limits.rssLimitMib * MiB;
+    const bloated = report !== undefined && report.endOwnBytes > this.#recycleOwnBytes;
     if (bloated && !this.#closing) {
       void worker.stop('recycle');
       return;
