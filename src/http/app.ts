@@ -172,8 +172,8 @@ export function createApp(deps: AppDependencies): express.Express {
       }
     }
 
-    // Take a place in the pool before fetching anything: bodies held in memory stay bounded by
-    // workers + queue slots, and an overloaded service answers 503 without touching upstreams.
+    // Take a place before fetching anything: an overloaded service (queue full, too many requests in
+    // flight) answers 503 without touching upstreams, and the drain waits for this request.
     if (state.shuttingDown) throw new OverloadedError('The service is shutting down; retry on another instance', { retry_after_seconds: config.retryAfterSeconds });
     const admission = pool.admit();
     // Both bodies are charged to the service's input budget as they arrive, and given back when

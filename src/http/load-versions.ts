@@ -115,7 +115,7 @@ export async function fetchVersions(fetcher: Fetcher, request: FetchRequest, che
         prefixBytes: SNIFF_WINDOW_BYTES,
         inspectPrefix: (prefix, { contentType }) => guard.inspect(side, contentType, prefix),
         progress,
-        ...(request.reservation === undefined ? {} : { reservation: request.reservation }),
+        reservation: request.reservation,
       });
       settled();
       return {

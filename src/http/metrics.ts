@@ -8,6 +8,11 @@ export interface PoolGauges {
   active: number;
 }
 
+export interface BodyGauges {
+  heldBytes: number;
+  limitBytes: number;
+}
+
 export interface Metrics {
   registry: Registry;
   requests: Counter<'diff_type' | 'status'>;
@@ -16,7 +21,7 @@ export interface Metrics {
   /** Reports admitted requests, queue depth and active jobs at scrape time. */
   watchPool(pool: PoolGauges): void;
   /** Reports the request-body bytes held, and their budget, at scrape time. */
-  watchBodies(budget: { heldBytes: number; limitBytes: number }): void;
+  watchBodies(budget: BodyGauges): void;
 }
 
 export function createMetrics(): Metrics {
@@ -68,7 +73,7 @@ export function createMetrics(): Metrics {
     registers: [registry],
   });
   let pool: PoolGauges | undefined;
-  let bodies: { heldBytes: number; limitBytes: number } | undefined;
+  let bodies: BodyGauges | undefined;
   new Gauge({
     name: 'diffguard_input_bytes',
     help: 'Bytes of request bodies (both versions of every request) the service holds now.',

@@ -352,7 +352,6 @@ export function createFetcher(limits: IngestLimits): Fetcher {
           maxDecompressionRatio: limits.maxDecompressionRatio,
           ...bodyParams,
           prefixInfo: { contentType: undefined, finalUrl: url.href, status: 200 },
-          progress,
           signal: controller.signal,
         });
         fetched = { version: toFetchedVersion(rawUrl, url.href, 200, undefined, {}, body), sha256: body.sha256 };
