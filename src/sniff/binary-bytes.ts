@@ -9,9 +9,12 @@ export function isBinaryDataByte(byte: number): boolean {
   return byte <= 0x08 || byte === 0x0b || (byte >= 0x0e && byte <= 0x1a) || (byte >= 0x1c && byte <= 0x1f);
 }
 
+/** 1 for a binary data byte: a table lookup keeps counting a 64 KiB sample well under a millisecond. */
+const IS_BINARY_DATA_BYTE = Uint8Array.from({ length: 256 }, (_, byte) => (isBinaryDataByte(byte) ? 1 : 0));
+
 export function countBinaryDataBytes(bytes: Uint8Array): number {
   let count = 0;
-  for (const byte of bytes) if (isBinaryDataByte(byte)) count++;
+  for (let i = 0; i < bytes.length; i++) count += IS_BINARY_DATA_BYTE[bytes[i]!]!;
   return count;
 }
 

@@ -1,44 +1,106 @@
-// Statistical encoding detection, the last resort before UTF-8 for bodies with no BOM, no declared charset,
-// no <meta> and no XML prolog. Hand-written because no npm dependency may be added (chardet/jschardet were
-// measured and neither mirrors browsers anyway, see notes/ecosystem.md §4). It is deliberately small and honest:
-//  1. valid (or nearly valid) UTF-8 → utf-8; pure ASCII or mostly binary bytes → no opinion (UTF-8 applies);
-//  2. otherwise decode the sample as each CJK candidate and score how plausible the result is for that
-//     language (kana for Japanese, ideographs and CJK punctuation for both; replacement characters and stray
-//     half-width/Latin characters count against) — a real page in that encoding scores high, a wrong guess
-//     produces errors or half-width kana soup;
-//  3. many valid UTF-8 sequences among the broken ones → damaged UTF-8 → utf-8;
-//  4. nothing plausible → windows-1252, the browsers' default for legacy Western pages (and a decoder that
-//     never fails). Known gap: unlabelled Cyrillic, Greek, Korean, Big5 etc. pages come out as windows-1252.
-import { TextDecoder } from '@exodus/bytes/encoding.js';
+// Statistical encoding detection, the last resort before UTF-8 for bodies with no BOM, no declared charset, no
+// <meta> and no XML prolog. The statistics are jschardet's (a maintained TypeScript port of chardet 7, trained
+// models for every legacy web encoding); this module only adds what a web page needs around it:
+//  1. cheap answers first: pure ASCII or mostly binary bytes → no opinion (UTF-8 applies), valid UTF-8 → utf-8,
+//     nearly valid UTF-8 (a page with a few broken bytes) → utf-8;
+//  2. the detector reads the page's *text* with high bytes, not its ASCII markup (denser evidence, bounded cost),
+//     and may only answer encodings a browser can decode (WHATWG), named by their WHATWG names;
+//  3. no answer → windows-1252, the browsers' default for legacy pages.
+import { createRequire } from 'node:module';
+import { isUtf8 } from 'node:buffer';
+import type * as Jschardet from 'jschardet';
 import { isMostlyBinary } from './binary-bytes.ts';
+import { resolveEncodingLabel } from './encoding-labels.ts';
 
 /** The detector never looks further than this into a body, so its cost is bounded. */
 export const DETECTION_SAMPLE_BYTES = 64 * 1024;
 
-/** Damaged-UTF-8 rule: at least this many valid multi-byte sequences, and at least one per 8 invalid ones. */
+/** How much text (with its high bytes) the statistical detector reads: a few pages of prose is plenty. */
+export const DETECTOR_TEXT_BYTES = 4 * 1024;
+
+/** ASCII kept before a text run's first high byte (words around it are evidence too). */
+const RUN_LEAD_IN_BYTES = 64;
+
+/** Damaged-UTF-8 rules: at least this many valid multi-byte sequences, and at least one per 4 (or, unless the text is CJK or Thai, 8) invalid ones. */
 const MIN_VALID_SEQUENCES_FOR_DAMAGED_UTF8 = 8;
 
-/** Share of a candidate's non-ASCII characters that must look like its language for it to win. */
-const MIN_PLAUSIBILITY = 0.5;
+/**
+ * chardet names of encodings a browser decodes (and chardetng, Firefox's detector, answers). EBCDIC, DOS code
+ * pages (but 866), Mac encodings (but Cyrillic), UTF-7, HZ and ISO-2022-KR are left out: a browser cannot or will
+ * not decode them, and guessing them for a web page is always wrong.
+ */
+const DETECTABLE_ENCODINGS = [
+  'ascii', 'utf-8',
+  'windows-1250', 'windows-1251', 'windows-1252', 'windows-1253', 'windows-1254', 'windows-1255', 'windows-1256',
+  'windows-1257', 'windows-1258', 'cp874', 'tis-620',
+  'iso-8859-2', 'iso-8859-4', 'iso-8859-5', 'iso-8859-6', 'iso-8859-7', 'iso-8859-8', 'iso-8859-13',
+  'koi8-r', 'koi8-u', 'cp866', 'mac-cyrillic',
+  'gb18030', 'big5', 'big5hkscs', 'shift_jis', 'cp932', 'shift_jis_2004', 'euc-jp', 'euc-jis-2004', 'euc-kr', 'cp949',
+  'iso2022-jp-2', 'iso2022-jp-2004', 'iso2022-jp-ext',
+];
 
-interface Utf8Stats {
-  nonAsciiBytes: number;
-  validSequences: number;
-  invalidSequences: number;
+/** chardet names that are no WHATWG label (the rest, like `windows-1251` or `koi8-r`, are resolved as labels). */
+const WHATWG_NAME_OF: Readonly<Record<string, string>> = {
+  ascii: 'windows-1252',
+  cp874: 'windows-874',
+  cp932: 'shift_jis',
+  shift_jis_2004: 'shift_jis',
+  'euc-jis-2004': 'euc-jp',
+  cp949: 'euc-kr',
+  big5hkscs: 'big5',
+  // The Encoding Standard decodes gbk and gb18030 alike; browsers report GBK for detected Chinese pages.
+  gb18030: 'gbk',
+  'mac-cyrillic': 'x-mac-cyrillic',
+  'iso2022-jp-2': 'iso-2022-jp',
+  'iso2022-jp-2004': 'iso-2022-jp',
+  'iso2022-jp-ext': 'iso-2022-jp',
+};
+
+/**
+ * Encodings whose text forms valid UTF-8 sequences by chance: CJK double-byte pairs, and Thai (a consonant in
+ * 0xE0–0xEF followed by two vowels or tone marks in 0xA1–0xBF is a 3-byte sequence).
+ */
+const FORMS_UTF8_BY_CHANCE: ReadonlySet<string> = new Set(['gbk', 'big5', 'shift_jis', 'euc-jp', 'euc-kr', 'iso-2022-jp', 'windows-874']);
+
+type Detector = typeof Jschardet;
+let detector: Detector | undefined;
+
+/**
+ * Loaded on first use: its models cost ~40 MiB and a few hundred ms to unpack, which only workers that meet an
+ * unlabelled legacy page should pay. (createRequire keeps decoding synchronous.)
+ */
+function loadDetector(): Detector {
+  detector ??= createRequire(import.meta.url)('jschardet') as Detector;
+  return detector;
+}
+
+/** A chardet encoding name → its WHATWG name, or null when browsers have no such encoding. */
+export function whatwgNameOfDetected(name: string): string | null {
+  const lower = name.toLowerCase();
+  return WHATWG_NAME_OF[lower] ?? resolveEncodingLabel(lower);
+}
+
+/** A UTF-8 sequence cut by the sample's end is not an error: drop an incomplete tail (at most 3 bytes). */
+function withoutCutSequence(sample: Uint8Array): Uint8Array {
+  for (let back = 1; back <= Math.min(3, sample.length); back++) {
+    const byte = sample[sample.length - back]!;
+    if (byte < 0x80) return sample;
+    if (byte >= 0xc0) return sample.subarray(0, sample.length - back);
+  }
+  return sample;
 }
 
 /** Count valid multi-byte UTF-8 sequences and invalid bytes (the Encoding Standard's UTF-8 decoder rules). */
-function utf8Stats(bytes: Uint8Array, truncated: boolean): Utf8Stats {
-  const stats: Utf8Stats = { nonAsciiBytes: 0, validSequences: 0, invalidSequences: 0 };
-  const end = bytes.length;
+function utf8SequenceCounts(bytes: Uint8Array): { valid: number; invalid: number } {
+  let valid = 0;
+  let invalid = 0;
   let pos = 0;
-  while (pos < end) {
+  while (pos < bytes.length) {
     const lead = bytes[pos]!;
     if (lead < 0x80) {
       pos++;
       continue;
     }
-    stats.nonAsciiBytes++;
     let needed = 0;
     let lower = 0x80;
     let upper = 0xbf;
@@ -51,120 +113,82 @@ function utf8Stats(bytes: Uint8Array, truncated: boolean): Utf8Stats {
       needed = 3;
       if (lead === 0xf0) lower = 0x90;
       if (lead === 0xf4) upper = 0x8f;
-    } else {
-      stats.invalidSequences++;
-      pos++;
-      continue;
     }
     let seen = 0;
     let next = pos + 1;
-    while (seen < needed && next < end) {
+    while (seen < needed && next < bytes.length) {
       const byte = bytes[next]!;
-      const min = seen === 0 ? lower : 0x80;
-      const max = seen === 0 ? upper : 0xbf;
-      if (byte < min || byte > max) break;
+      if (byte < (seen === 0 ? lower : 0x80) || byte > (seen === 0 ? upper : 0xbf)) break;
       seen++;
       next++;
     }
-    if (seen === needed) stats.validSequences++;
-    else if (!(truncated && next === end)) stats.invalidSequences++; // a sequence cut by the sample's end is not an error
-    stats.nonAsciiBytes += seen;
-    pos = next;
+    if (needed > 0 && seen === needed) valid++;
+    else invalid++;
+    pos = Math.max(next, pos + 1);
   }
-  return stats;
+  return { valid, invalid };
 }
 
-/** Above this share of lone high bytes a sample is taken as Western (Shift_JIS with ASCII trail bytes stays well below). */
-const MAX_LONE_HIGH_BYTE_SHARE_FOR_CJK = 0.6;
-
-function loneHighByteShare(bytes: Uint8Array): number {
-  let high = 0;
-  let lone = 0;
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i]! < 0x80) continue;
-    high++;
-    if ((bytes[i - 1] ?? 0) < 0x80 && (bytes[i + 1] ?? 0) < 0x80) lone++;
+/**
+ * The text runs of the sample (between `>` and `<`) that hold high bytes, joined by spaces, up to
+ * DETECTOR_TEXT_BYTES: a legacy page's evidence is in its prose, and its head, scripts and markup are ASCII.
+ * A sample with no markup is its own text.
+ */
+export function textWithHighBytes(sample: Uint8Array): Uint8Array {
+  const out = new Uint8Array(Math.min(DETECTOR_TEXT_BYTES, sample.length));
+  let length = 0;
+  let runStart = 0;
+  /** Where the current run's first high byte is (-1: none yet); a long ASCII lead-in is skipped. */
+  let firstHighByte = -1;
+  const takeRun = (end: number): void => {
+    if (firstHighByte < 0 || length >= out.length) return;
+    const from = Math.max(runStart, firstHighByte - RUN_LEAD_IN_BYTES);
+    const run = sample.subarray(from, Math.min(end, from + out.length - length));
+    out.set(run, length);
+    length += run.length;
+    if (length < out.length) out[length++] = 0x20;
+  };
+  for (let i = 0; i < sample.length && length < out.length; i++) {
+    const byte = sample[i]!;
+    if (byte === 0x3c /* < */ || byte === 0x3e /* > */) {
+      takeRun(i);
+      runStart = i + 1;
+      firstHighByte = -1;
+    } else if (byte >= 0x80 && firstHighByte < 0) {
+      firstHighByte = i;
+    }
   }
-  return high === 0 ? 0 : lone / high;
+  takeRun(sample.length);
+  return out.subarray(0, length);
 }
 
-interface Candidate {
-  encoding: string;
-  /** Weight of a decoded character for this language: > 0 plausible, < 0 implausible. */
-  weigh: (codePoint: number) => number;
-}
-
-const isKana = (cp: number): boolean => cp >= 0x3040 && cp <= 0x30ff;
-const isIdeograph = (cp: number): boolean => (cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0x3400 && cp <= 0x4dbf);
-/** CJK symbols and punctuation, full-width forms (but not half-width katakana, a classic mis-decoding artefact). */
-const isCjkPunctuation = (cp: number): boolean => (cp >= 0x3000 && cp <= 0x303f) || (cp >= 0xff01 && cp <= 0xff60) || (cp >= 0xffe0 && cp <= 0xffe6);
-
-function weighJapanese(cp: number): number {
-  if (cp === 0xfffd) return -4;
-  if (isKana(cp)) return 2;
-  if (isIdeograph(cp) || isCjkPunctuation(cp)) return 1;
-  return -1;
-}
-
-function weighChinese(cp: number): number {
-  if (cp === 0xfffd) return -4;
-  // GB2312 has the kana rows too, at the same bytes as EUC-JP: neutral here so EUC-JP wins Japanese text.
-  if (isKana(cp)) return 0;
-  if (isIdeograph(cp) || isCjkPunctuation(cp)) return 1;
-  return -1;
-}
-
-/** GBK first: on a tie (Chinese text also decodes as EUC-JP kanji) the more common encoding wins. */
-const CANDIDATES: readonly Candidate[] = [
-  { encoding: 'gbk', weigh: weighChinese },
-  { encoding: 'shift_jis', weigh: weighJapanese },
-  { encoding: 'euc-jp', weigh: weighJapanese },
-];
-
-function plausibility(sample: Uint8Array, candidate: Candidate): number {
-  const text = new TextDecoder(candidate.encoding).decode(sample);
-  let score = 0;
-  let nonAscii = 0;
-  for (const char of text) {
-    const cp = char.codePointAt(0)!;
-    if (cp < 0x80) continue;
-    nonAscii++;
-    score += candidate.weigh(cp);
-  }
-  return nonAscii === 0 ? 0 : score / nonAscii;
+function hasHighByte(bytes: Uint8Array): boolean {
+  for (const byte of bytes) if (byte >= 0x80) return true;
+  return false;
 }
 
 /**
  * Guess the encoding of a body that declares none, from at most its first 64 KiB.
- * Returns an encoding name, or null (use UTF-8) when the sample is pure ASCII or mostly binary bytes.
+ * Returns a WHATWG encoding name, or null (use UTF-8) when the sample is pure ASCII or mostly binary bytes.
  */
 export function detectEncoding(bytes: Uint8Array): string | null {
   const truncated = bytes.length > DETECTION_SAMPLE_BYTES;
-  const sample = bytes.subarray(0, DETECTION_SAMPLE_BYTES);
-  const stats = utf8Stats(sample, truncated);
-  if (stats.nonAsciiBytes === 0) return null;
+  const window = bytes.subarray(0, DETECTION_SAMPLE_BYTES);
+  const sample = truncated ? withoutCutSequence(window) : window;
+  if (!hasHighByte(sample)) return null;
   // Binary posing as text is no legacy encoding: leave it to UTF-8, whose replacement characters expose it
-  // (windows-1252 maps every byte to a character and would hide it).
+  // (a single-byte encoding maps every byte to a character and would hide it).
   if (isMostlyBinary(sample)) return null;
+  if (isUtf8(sample)) return 'utf-8';
   // Real UTF-8 with a few broken bytes stays UTF-8; legacy text almost never forms valid sequences.
-  if (stats.invalidSequences * 4 <= stats.validSequences) return 'utf-8';
-  // Western legacy text has lone accented letters between ASCII ones ("café"); CJK text has runs of
-  // high bytes. Mostly lone high bytes → windows-1252 without trying CJK (GBK would read "és" as a hanzi).
-  if (loneHighByteShare(sample) > MAX_LONE_HIGH_BYTE_SHARE_FOR_CJK) return 'windows-1252';
-  let best = 'windows-1252';
-  let bestScore = MIN_PLAUSIBILITY;
-  for (const candidate of CANDIDATES) {
-    const score = plausibility(sample, candidate);
-    if (score > bestScore) {
-      best = candidate.encoding;
-      bestScore = score;
-    }
-  }
-  if (best !== 'windows-1252') return best;
-  // Damaged UTF-8 (a page that is UTF-8 apart from some broken bytes) still has many valid sequences;
-  // windows-1252 and other single-byte text almost never forms one.
-  if (stats.validSequences >= MIN_VALID_SEQUENCES_FOR_DAMAGED_UTF8 && stats.validSequences * 8 >= stats.invalidSequences) {
-    return 'utf-8';
-  }
-  return 'windows-1252';
+  const { valid, invalid } = utf8SequenceCounts(sample);
+  if (valid >= MIN_VALID_SEQUENCES_FOR_DAMAGED_UTF8 && invalid * 4 <= valid) return 'utf-8';
+  const text = textWithHighBytes(sample);
+  const guess = loadDetector().detect(text, { detectEncodings: DETECTABLE_ENCODINGS }).encoding;
+  const encoding = guess === null ? null : whatwgNameOfDetected(guess);
+  if (encoding !== null && FORMS_UTF8_BY_CHANCE.has(encoding)) return encoding;
+  // Damaged UTF-8 (a page that is UTF-8 apart from many broken bytes) still has many valid sequences, which
+  // other single-byte text almost never forms (CJK and Thai text can, so the detector speaks first for them).
+  if (valid >= MIN_VALID_SEQUENCES_FOR_DAMAGED_UTF8 && valid * 8 >= invalid) return 'utf-8';
+  return encoding ?? 'windows-1252';
 }
