@@ -1,7 +1,8 @@
 import { TextDecoder, getBOMEncoding } from '@exodus/bytes/encoding.js';
 import { UndecodableContentError } from '../errors.ts';
 import { detectEncoding } from './charset-detect.ts';
-import { resolveEncodingLabel, utf16FromFirstBytes } from './encoding-labels.ts';
+import { resolveEncodingLabel } from './encoding-labels.ts';
+import { readAsUtf16, utf16FromFirstBytes } from './utf16.ts';
 import { prescanForEncoding } from './html-prescan.ts';
 import { isXmlMediaType, parseDeclaredContentType } from './media-types.ts';
 
@@ -21,18 +22,36 @@ function encodingFromXmlProlog(bytes: Uint8Array): string | null {
   return encoding === 'utf-16le' || encoding === 'utf-16be' ? 'utf-8' : encoding;
 }
 
-/** Pick the encoding like a browser: BOM → declared charset → <meta> / XML prolog → statistics → UTF-8. */
-export function chooseEncoding(bytes: Uint8Array, contentType: string | undefined): string {
-  const bom = getBOMEncoding(bytes);
-  if (bom !== null) return bom;
+/** The encoding to decode with, and where the text starts (past a UTF-8 BOM wrongly put before UTF-16 text). */
+interface EncodingChoice {
+  encoding: string;
+  offset: number;
+}
+
+/**
+ * Pick the encoding like a browser: BOM → declared charset → <meta> / XML prolog → statistics → UTF-8. With one
+ * exception, as in identify: UTF-16 is what the bytes say (src/sniff/utf16.ts), so UTF-16 text is read as UTF-16
+ * whatever its label, and a UTF-16 label on bytes that are not UTF-16 text is ignored like an unknown label.
+ */
+function chooseEncodingAt(bytes: Uint8Array, contentType: string | undefined): EncodingChoice {
   const declared = parseDeclaredContentType(contentType);
   const fromHeader = declared.charset === undefined ? null : resolveEncodingLabel(declared.charset);
-  if (fromHeader !== null) return fromHeader;
+  const utf16 = readAsUtf16(bytes, fromHeader);
+  if (utf16 !== null) return utf16;
+  const bom = getBOMEncoding(bytes);
+  if (bom === 'utf-8') return { encoding: bom, offset: 0 };
+  const at = (encoding: string): EncodingChoice => ({ encoding, offset: 0 });
+  if (fromHeader !== null && fromHeader !== 'utf-16le' && fromHeader !== 'utf-16be') return at(fromHeader);
   const isXml = declared.essence !== undefined && isXmlMediaType(declared.essence);
   const fromDocument = isXml
     ? encodingFromXmlProlog(bytes)
     : (prescanForEncoding(bytes, resolveEncodingLabel) ?? encodingFromXmlProlog(bytes));
-  return fromDocument ?? detectEncoding(bytes) ?? 'utf-8';
+  return at(fromDocument ?? detectEncoding(bytes) ?? 'utf-8');
+}
+
+/** The encoding decodeVersion would use for these bytes and Content-Type. */
+export function chooseEncoding(bytes: Uint8Array, contentType: string | undefined): string {
+  return chooseEncodingAt(bytes, contentType).encoding;
 }
 
 function countReplacementCharacters(text: string): number {
@@ -71,9 +90,9 @@ export function decodeBody(bytes: Uint8Array, options: DecodeOptions): string {
  */
 export function decodeVersion(bytes: Uint8Array, options: DecodeOptions): DecodedText {
   if (bytes.length === 0) return { text: '' };
-  const encoding = chooseEncoding(bytes, options.contentType);
+  const { encoding, offset } = chooseEncodingAt(bytes, options.contentType);
   // TextDecoder strips a BOM matching the encoding; replacement mode never throws.
-  const text = new TextDecoder(encoding).decode(bytes).replaceAll('\0', '\uFFFD');
+  const text = new TextDecoder(encoding).decode(bytes.subarray(offset)).replaceAll('\0', '\uFFFD');
   if (!options.ignoreDecodingErrors && text.length > 0) {
     const replaced = countReplacementCharacters(text);
     if (replaced > text.length * MAX_REPLACEMENT_SHARE) {

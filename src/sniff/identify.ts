@@ -1,9 +1,10 @@
 import { fileTypeFromBuffer } from 'file-type';
 import { computedMIMEType } from 'whatwg-mimetype';
-import { TextDecoder, getBOMEncoding } from '@exodus/bytes/encoding.js';
+import { TextDecoder } from '@exodus/bytes/encoding.js';
 import type { ContentTypeInfo, ContentTypeOption } from './types.ts';
 import { contentFamily, isTextualMediaType, parseDeclaredContentType } from './media-types.ts';
-import { resolveEncodingLabel, utf16FromFirstBytes } from './encoding-labels.ts';
+import { resolveEncodingLabel } from './encoding-labels.ts';
+import { readAsUtf16 } from './utf16.ts';
 import { countBinaryDataBytes, isMostlyBinary } from './binary-bytes.ts';
 import { classifyXmlRoot, mediaTypeOfXmlRoot, type XmlRootKind } from './xml-root.ts';
 
@@ -61,61 +62,79 @@ function documentSignature(bytes: Uint8Array, start: number): string | undefined
 /** JSON looks like `{"` / `{}` / `[` + a JSON value start; plain prose rarely starts that way. */
 const JSON_START = /^(?:\{\s*(?:"|\}|$)|\[\s*(?:[{["\d\-\]]|true\b|false\b|null\b|$))/;
 
-/**
- * The text of the window as ASCII-compatible bytes, so the byte rules apply: a UTF-8 BOM is dropped, and UTF-16
- * (by BOM, BOM-less XML prolog, or declared charset) is transcoded, since its NUL bytes would look binary.
- */
-function textView(window: Uint8Array, declaredCharset: string | undefined): { bytes: Uint8Array; isTranscoded: boolean } {
-  if (getBOMEncoding(window) === 'utf-8') return { bytes: window.subarray(3), isTranscoded: true };
-  const declared = declaredCharset === undefined ? null : resolveEncodingLabel(declaredCharset);
-  const utf16 = utf16FromFirstBytes(window) ?? (declared === 'utf-16le' || declared === 'utf-16be' ? declared : null);
-  if (utf16 === null) return { bytes: window, isTranscoded: false };
-  // Cut to an even length so a half code unit at the window's end does not become U+FFFD (TextDecoder drops a BOM).
-  const evenLength = window.subarray(0, window.length & ~1);
-  return { bytes: new TextEncoder().encode(new TextDecoder(utf16).decode(evenLength)), isTranscoded: true };
+/** The bytes after a byte order mark (UTF-8, UTF-16LE or UTF-16BE), where a signature would be. */
+function afterBom(window: Uint8Array): Uint8Array {
+  const [b0, b1, b2] = window;
+  if (b0 === 0xef && b1 === 0xbb && b2 === 0xbf) return window.subarray(3);
+  if ((b0 === 0xff && b1 === 0xfe) || (b0 === 0xfe && b1 === 0xff)) return window.subarray(2);
+  return window;
 }
 
-/** Identify the window's content from its bytes alone. */
-export async function sniffBytes(window: Uint8Array, declaredCharset?: string): Promise<SniffedContent> {
-  if (window.length === 0) return { isText: true, isBinaryFormat: false };
-  const { bytes, isTranscoded } = textView(window, declaredCharset);
-  const binaryByteCount = countBinaryDataBytes(bytes);
-  const binary = (mediaType: string): SniffedContent => ({ mediaType, isText: false, isBinaryFormat: true });
-
+function firstNonWhitespace(bytes: Uint8Array): number {
   let start = 0;
   while (isWhitespaceByte(bytes[start])) start++;
-  // Before any HTML pattern: a PHP warning (`<br />\n<b>Warning</b>…`) in front of a PDF is still a PDF.
-  const document = documentSignature(bytes, start);
-  if (document !== undefined) return binary(document);
+  return start;
+}
 
-  // A magic number is only believed if the window also holds binary bytes: "BMW…" is not a bitmap,
-  // "ID3 tags…" not an MP3. (PDF and PostScript, which can be all-ASCII, are matched above.)
-  if (!isTranscoded && binaryByteCount > 0) {
-    const detected = await fileTypeFromBuffer(window);
-    if (detected !== undefined && !isTextualMediaType(detected.mime)) return binary(detected.mime);
-  }
+const binary = (mediaType: string): SniffedContent => ({ mediaType, isText: false, isBinaryFormat: true });
 
-  // WHATWG MIME Sniffing "identify an unknown MIME type" (HTML tag patterns, <?xml, image/audio/archive tables),
-  // as implemented by whatwg-mimetype; we only take its HTML, XML and (backed by binary bytes) magic answers.
+/**
+ * What the raw bytes are by signature: PDF/PostScript, file-type's magic numbers, and WHATWG's image, audio,
+ * video and archive patterns (the last two only believed with binary bytes in the window: "BMW…" is not a
+ * bitmap, "ID3 tags…" not an MP3). Looked at before any decoding, after a BOM if there is one: no label or BOM
+ * makes a PDF text.
+ */
+async function signatureOf(raw: Uint8Array): Promise<string | undefined> {
+  const document = documentSignature(raw, firstNonWhitespace(raw));
+  if (document !== undefined) return document;
+  if (countBinaryDataBytes(raw) === 0) return undefined;
+  const detected = await fileTypeFromBuffer(raw);
+  if (detected !== undefined && !isTextualMediaType(detected.mime)) return detected.mime;
+  const whatwg = computedMIMEType(raw).essence;
+  if (whatwg !== 'text/html' && whatwg !== 'text/xml' && whatwg !== 'text/plain' && whatwg !== 'application/octet-stream') return whatwg;
+  return undefined;
+}
+
+/** What kind of text an ASCII-compatible view of the window is (HTML, XML, JSON, plain). */
+function classifyText(bytes: Uint8Array): SniffedContent {
+  const start = firstNonWhitespace(bytes);
   const whatwg = computedMIMEType(bytes).essence;
-  const isHtml = whatwg === 'text/html';
-  const isXmlProlog = whatwg === 'text/xml';
-  if (!isHtml && !isXmlProlog && whatwg !== 'text/plain' && whatwg !== 'application/octet-stream' && binaryByteCount > 0) {
-    return binary(whatwg);
-  }
-  // The binary-byte rule holds for the whole window, whatever its first bytes look like: `<html>` followed by
-  // random bytes is not a page.
-  if (isMostlyBinary(bytes, binaryByteCount)) return binary('application/octet-stream');
-
   const xmlRoot = bytes[start] === 0x3c /* < */ ? (classifyXmlRoot(latin1(bytes), start) ?? undefined) : undefined;
   const text = (mediaType: string): SniffedContent =>
     xmlRoot === undefined ? { mediaType, isText: true, isBinaryFormat: false } : { mediaType, isText: true, isBinaryFormat: false, xmlRoot };
-  if (isHtml) return text('text/html');
-  if (isXmlProlog) return text(mediaTypeOfXmlRoot(xmlRoot ?? 'other'));
+  if (whatwg === 'text/html') return text('text/html');
+  if (whatwg === 'text/xml') return text(mediaTypeOfXmlRoot(xmlRoot ?? 'other'));
   // Without a prolog only roots that name themselves (<svg>, <rss>, <feed>) are taken as XML.
   if (xmlRoot !== undefined && xmlRoot !== 'other' && xmlRoot !== 'xhtml') return text(mediaTypeOfXmlRoot(xmlRoot));
   if (JSON_START.test(latin1(bytes.subarray(start, start + 64)))) return text('application/json');
   return text('text/plain');
+}
+
+/**
+ * Identify the window's content from its bytes. A declared charset (or a BOM) only proposes how text is encoded:
+ * signatures and binary bytes are checked on the raw bytes first, and UTF-16 is only believed when the transcoded
+ * window is itself plausible text (src/sniff/utf16.ts).
+ */
+export async function sniffBytes(window: Uint8Array, declaredCharset?: string): Promise<SniffedContent> {
+  if (window.length === 0) return { isText: true, isBinaryFormat: false };
+  const raw = afterBom(window);
+  const signature = await signatureOf(raw);
+  if (signature !== undefined) return binary(signature);
+
+  const declared = declaredCharset === undefined ? null : resolveEncodingLabel(declaredCharset);
+  const utf16 = readAsUtf16(window, declared);
+  if (utf16 !== null) {
+    // Cut to an even length so a half code unit at the window's end does not become U+FFFD (TextDecoder drops a BOM).
+    const units = window.subarray(utf16.offset, utf16.offset + ((window.length - utf16.offset) & ~1));
+    const transcoded = new TextEncoder().encode(new TextDecoder(utf16.encoding).decode(units));
+    // A PDF spelled in UTF-16 is still no page.
+    const document = documentSignature(transcoded, firstNonWhitespace(transcoded));
+    return document === undefined ? classifyText(transcoded) : binary(document);
+  }
+  // The binary-byte rule holds for the whole window, whatever its first bytes look like: `<html>` followed by
+  // random bytes is not a page.
+  if (isMostlyBinary(raw)) return binary('application/octet-stream');
+  return classifyText(raw);
 }
 
 function describe(media_type: string, source: ContentTypeInfo['source'], is_text: boolean, charset: string | undefined): ContentTypeInfo {
