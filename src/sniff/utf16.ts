@@ -65,13 +65,17 @@ export function utf16FromFirstBytes(bytes: Uint8Array): Utf16Encoding | null {
   return null;
 }
 
+function hasUtf16Bom(bytes: Uint8Array): boolean {
+  return (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff);
+}
+
 function hasUtf8Bom(bytes: Uint8Array): boolean {
   return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
 }
 
 export interface Utf16Reading {
   encoding: Utf16Encoding;
-  /** Where the UTF-16 text starts: after a UTF-8 BOM wrongly put in front of it (3), else 0 (a UTF-16 BOM is the decoder's). */
+  /** Where the UTF-16 text starts: after a wrong BOM put in front of it (3 for UTF-8's, 2 for the other byte order's), else 0 (a right BOM is the decoder's to drop). */
   offset: number;
 }
 
@@ -82,10 +86,11 @@ export interface Utf16Reading {
  * text (no NULs): UTF-16 of any page has them, so the label is wrong (as the HTML standard rules for <meta>).
  */
 export function readAsUtf16(bytes: Uint8Array, declared: string | null): Utf16Reading | null {
-  const offset = hasUtf8Bom(bytes) ? 3 : 0;
+  const announced = hasUtf8Bom(bytes) ? null : utf16FromFirstBytes(bytes);
+  if (announced !== null && isPlausibleUtf16(bytes, announced)) return { encoding: announced, offset: 0 };
+  // A BOM that is wrong (UTF-8's, or the other byte order's) is skipped: the text after it may still be UTF-16.
+  const offset = hasUtf8Bom(bytes) ? 3 : hasUtf16Bom(bytes) ? 2 : 0;
   const body = bytes.subarray(offset);
-  const announced = offset === 0 ? utf16FromFirstBytes(body) : null;
-  if (announced !== null) return isPlausibleUtf16(body, announced) ? { encoding: announced, offset } : null;
   const byNuls = utf16FromNulPattern(body);
   if (byNuls !== null && isPlausibleUtf16(body, byNuls)) return { encoding: byNuls, offset };
   if ((declared === 'utf-16le' || declared === 'utf-16be') && isMostlyBinary(body.subarray(0, UTF16_CHECK_BYTES)) && isPlausibleUtf16(body, declared)) {
