@@ -1,6 +1,5 @@
 // The express app: routes, CORS, ETag, per-request log line, and the one error handler.
 // createApp does not listen; main.ts and the tests do.
-import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { effectiveMaxPostBodyBytes, type Config } from '../config.ts';
@@ -11,6 +10,7 @@ import { spliceJsonObject, type DiffPool, type JsonJobResult } from '../pool/ind
 import { VERSION } from '../version.ts';
 import { ClientDisconnectedError } from './client-disconnect.ts';
 import { toErrorResponse } from './error-map.ts';
+import { planCaching } from './etag.ts';
 import { fetchVersions, readInlineVersions, validateSources, type LoadedVersion, type Side, type SideFetchOutcome, type VersionCheck } from './load-versions.ts';
 import type { Metrics } from './metrics.ts';
 import { lastValueWins, parseBooleanParam, parseContentTypeOption, parseHashParam, pickPassHeaders, refuseReservedParams } from './params.ts';
@@ -163,14 +163,9 @@ export function createApp(deps: AppDependencies): express.Express {
     const urls = isGet ? validateSources(params, ingestLimits) : undefined;
     const hashes = { ...optional('a', parseHashParam(params.a_hash, 'a_hash')), ...optional('b', parseHashParam(params.b_hash, 'b_hash')) };
 
-    if (isGet) {
-      const etag = `W/"${createHash('sha256').update(`${VERSION}\n${settingsTag}\nGET\n${req.path}\n${canonicalQuery(params)}`).digest('base64url').slice(0, 27)}"`;
-      res.setHeader('ETag', etag);
-      if (etagMatches(req.headers['if-none-match'], etag)) {
-        res.status(304).end();
-        return;
-      }
-    }
+    const passHeaders = isGet ? pickPassHeaders(params.pass_headers, req.headers) : {};
+    const caching = planCaching(req.method, { version: VERSION, settingsTag, path: req.path, params, passHeaders, hashes });
+    if (caching.beforeFetch(res, req.headers['if-none-match'])) return;
 
     // Take a place before fetching anything: an overloaded service (queue full, too many requests in
     // flight) answers 503 without touching upstreams, and the drain waits for this request.
@@ -198,7 +193,9 @@ export function createApp(deps: AppDependencies): express.Express {
       if (urls !== undefined) {
         // Each side is logged as its fetch settles, so a failed request's line still says what each side got.
         const onSettled = (side: Side, outcome: SideFetchOutcome) => Object.assign(log, sideLogFields(side, outcome));
-        versions = await fetchVersions(fetcher, { urls, hashes, passHeaders: pickPassHeaders(params.pass_headers, req.headers), signal: disconnected.signal, reservation, onSettled }, check);
+        versions = await fetchVersions(fetcher, { urls, hashes, passHeaders, signal: disconnected.signal, reservation, onSettled }, check);
+        // A live page that changed gets a new ETag; an unchanged pair is answered 304 without a diff job.
+        if (caching.afterFetch(res, req.headers['if-none-match'], versions)) return;
       } else {
         versions = await readInlineVersions(req, { maxBodyBytes: config.maxBodyBytes, maxPostBytes, reservation }, check, disconnected.signal);
         for (const side of ['a', 'b'] as const) Object.assign(log, { [`${side}_bytes`]: versions[side].bytes.byteLength });
@@ -254,6 +251,8 @@ export function createApp(deps: AppDependencies): express.Express {
       return;
     }
     res.removeHeader('ETag');
+    // An error may be over by the next request (upstreams, load); none is worth storing.
+    res.setHeader('Cache-Control', 'no-store');
     // Answered before the request body was read (413, a refused POST): close the connection rather
     // than let Node read and discard the rest of a body we have refused.
     if (!req.complete) res.setHeader('Connection', 'close');
@@ -286,20 +285,6 @@ function jobSide(version: LoadedVersion) {
 
 function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
   return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
-}
-
-function canonicalQuery(params: Record<string, string>): string {
-  return Object.keys(params)
-    .sort()
-    .map((name) => `${encodeURIComponent(name)}=${encodeURIComponent(params[name]!)}`)
-    .join('&');
-}
-
-function etagMatches(header: string | undefined, etag: string): boolean {
-  if (header === undefined) return false;
-  if (header.trim() === '*') return true;
-  const opaque = etag.replace(/^W\//, '');
-  return header.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === opaque);
 }
 
 function routeLabel(path: string): string {

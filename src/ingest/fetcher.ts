@@ -68,6 +68,8 @@ export interface FetchedVersion {
   bytes: Uint8Array;
   /** Bytes received for the final response body, before content decoding. */
   wireBytes: number;
+  /** SHA-256 (hex) of `bytes`, computed as they were read (cache validators use it). */
+  sha256: string;
 }
 
 export interface Fetcher {
@@ -393,7 +395,7 @@ function toFetchedVersion(
   headers: Record<string, string>,
   body: ReadBodyResult,
 ): FetchedVersion {
-  return { url, finalUrl, status, contentType, headers, bytes: body.bytes, wireBytes: body.wireBytes };
+  return { url, finalUrl, status, contentType, headers, bytes: body.bytes, wireBytes: body.wireBytes, sha256: body.sha256 };
 }
 
 /**

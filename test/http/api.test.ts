@@ -155,15 +155,13 @@ describe('HTTP API', () => {
     assert.equal((await json(res)).diff, -1);
   });
 
-  it('sends a weak ETag and answers If-None-Match with 304 before fetching', async () => {
+  it('sends a weak ETag and answers If-None-Match with 304 (more in caching.test.ts)', async () => {
     const params = { a: upstream.url('/asdf'), b: upstream.url('/Asdf') };
     const first = await diff('identical_bytes', params);
     const etag = first.headers.get('etag');
     assert.match(etag ?? '', /^W\/"/);
-    const hits = upstream.hits.get('/Asdf');
     const second = await diff('identical_bytes', params, { headers: { 'If-None-Match': etag! } });
     assert.equal(second.status, 304);
-    assert.equal(upstream.hits.get('/Asdf'), hits, 'no upstream fetch for a 304');
     const other = await diff('identical_bytes', { ...params, b: upstream.url('/asd') }, { headers: { 'If-None-Match': etag! } });
     assert.equal(other.status, 200);
   });
