@@ -11,6 +11,8 @@ import { VERSION } from '../version.ts';
 import { ClientDisconnectedError } from './client-disconnect.ts';
 import { toErrorResponse } from './error-map.ts';
 import { planCaching } from './etag.ts';
+import { requestContext, requestLogger } from './request-id.ts';
+import type { ErrorReporter } from './sentry.ts';
 import { fetchVersions, readInlineVersions, validateSources, type LoadedVersion, type Side, type SideFetchOutcome, type VersionCheck } from './load-versions.ts';
 import type { Metrics } from './metrics.ts';
 import { lastValueWins, parseBooleanParam, parseContentTypeOption, parseHashParam, pickPassHeaders, refuseReservedParams } from './params.ts';
@@ -30,6 +32,8 @@ export interface AppDependencies {
   metrics: Metrics;
   diffTypes: ReadonlyMap<string, DiffDefinition<any>>;
   state?: AppState;
+  /** Reports 500 INTERNAL errors (Sentry, when SENTRY_DSN is set). */
+  errorReporter?: ErrorReporter | undefined;
 }
 
 export function diffSettingsFrom(config: Config): DiffSettings {
@@ -66,6 +70,7 @@ export function createApp(deps: AppDependencies): express.Express {
   // markup, and the JSON must stay inert even if something renders it as HTML.
   app.set('json escape', true);
 
+  app.use(requestContext(logger));
   // One structured log line per request; no bodies, no header values (Cookie/Authorization never logged).
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
@@ -80,7 +85,10 @@ export function createApp(deps: AppDependencies): express.Express {
       void Promise.resolve(res.locals.settled as Promise<void> | undefined).then(() => {
         const diffType = res.locals.diffType as string | undefined;
         metrics.requests.inc({ diff_type: diffType ?? routeLabel(req.path), status: String(status) });
-        logger.info({ method: req.method, path: req.path, diff_type: diffType, status, duration_ms: Math.round(durationMs * 10) / 10, ...res.locals.log }, aborted ? 'request aborted by client' : 'request');
+        // Handlers of other pages may name their route in res.locals.route (bounded label values only).
+        const route = (res.locals.route as string | undefined) ?? (diffType === undefined ? routeLabel(req.path) : `/${diffType}`);
+        metrics.httpRequestDuration.observe({ route, status: String(status) }, durationMs / 1000);
+        requestLogger(res, logger).info({ method: req.method, path: req.path, diff_type: diffType, status, duration_ms: Math.round(durationMs * 10) / 10, ...res.locals.log }, aborted ? 'request aborted by client' : 'request');
       });
     });
     next();
@@ -92,7 +100,7 @@ export function createApp(deps: AppDependencies): express.Express {
     if (origin !== undefined && (allowed.includes('*') || allowed.includes(origin))) {
       res.setHeader('Access-Control-Allow-Origin', allowed.includes('*') ? '*' : origin);
       if (!allowed.includes('*')) res.setHeader('Vary', 'Origin');
-      res.setHeader('Access-Control-Expose-Headers', 'ETag, Retry-After');
+      res.setHeader('Access-Control-Expose-Headers', 'ETag, Retry-After, X-Request-Id');
     }
     if (req.method === 'OPTIONS') {
       if (res.hasHeader('Access-Control-Allow-Origin')) {
@@ -244,7 +252,10 @@ export function createApp(deps: AppDependencies): express.Express {
       return;
     }
     const response = toErrorResponse(normalizeExpressError(err), { debug: config.debug });
-    if (response.status >= 500 && response.body.type === 'INTERNAL') logger.error({ err }, 'internal error');
+    if (response.status >= 500 && response.body.type === 'INTERNAL') {
+      requestLogger(res, logger).error({ err }, 'internal error');
+      deps.errorReporter?.report(err, { requestId: res.locals.requestId as string | undefined, method: req.method, route: (res.locals.diffType as string | undefined) ?? routeLabel(req.path) });
+    }
     res.locals.log = { ...res.locals.log, error_type: response.body.type };
     if (res.headersSent) {
       res.destroy();

@@ -310,7 +310,7 @@ describe('HTTP API', () => {
     assert.equal(ready.status, 200);
     assert.equal((await json(ready)).status, 'ready');
     const metrics = await (await service.get('/metrics')).text();
-    for (const name of ['diffguard_requests_total', 'diffguard_job_duration_seconds', 'diffguard_job_cpu_seconds', 'diffguard_queue_depth', 'diffguard_active_jobs', 'diffguard_content_refusals_total', 'diffguard_nodejs_eventloop_lag_seconds', 'diffguard_process_resident_memory_bytes']) {
+    for (const name of ['diffguard_requests_total', 'diffguard_job_duration_seconds', 'diffguard_job_cpu_seconds', 'diffguard_queue_depth', 'diffguard_active_jobs', 'diffguard_content_refusals_total', 'nodejs_eventloop_lag_seconds', 'process_resident_memory_bytes', 'process_cpu_seconds_total', 'http_request_duration_seconds', 'diffguard_build_info']) {
       assert.match(metrics, new RegExp(`^# TYPE ${name} `, 'm'), name);
     }
     assert.match(metrics, /diffguard_content_refusals_total\{diff_type="html_source_dmp",media_type="application\/pdf"\} [1-9]/);
