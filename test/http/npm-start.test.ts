@@ -56,7 +56,7 @@ describe('npm start', () => {
   });
 
   it('stops with everything it started when the npm process gets SIGTERM, and logs where it serves', async (t) => {
-    const env = { ...process.env, PORT: '0', HOST: '127.0.0.1', DIFFER_PARALLELISM: '1', MEMORY_LIMIT_MIB: '4096', LOG_LEVEL: 'info' };
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', DIFFER_PARALLELISM: '1', MEMORY_LIMIT_MIB: '4096', LOG_LEVEL: 'info' };
     delete env.WORKERS;
     const npm = spawn('npm', ['run', '--silent', 'dev'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const started: number[] = [];
