@@ -149,9 +149,87 @@ export const settings = {
   maxChangedChars: intSetting('MAX_CHANGED_CHARS', 512 * 1024, 'Most characters per side between the first and the last difference that html_source_dmp and html_text_dmp compare (413 TOO_LARGE beyond).', { min: 1 }),
   maxHtmlChars: intSetting('MAX_HTML_CHARS', 2 * MiB, 'Most decoded characters of HTML per side the parsing diff types parse (413 TOO_LARGE beyond, before parsing).', { min: 1 }),
   maxHtmlNodes: intSetting('MAX_HTML_NODES', 100_000, 'Most HTML nodes plus attributes a parse may build per side (413 TOO_LARGE beyond).', { min: 1 }),
+  sentryDsn: {
+    env: 'SENTRY_DSN',
+    default: '',
+    defaultText: '(empty)',
+    description: 'Report unexpected server errors (500 INTERNAL only) to this Sentry DSN, as web-monitoring-diff does. Empty: off.',
+    parse: (raw: string) => {
+      const value = raw.trim();
+      if (value === '') return value;
+      try {
+        const url = new URL(value);
+        return url.protocol === 'https:' || url.protocol === 'http:' ? value : { error: `must be an http(s) Sentry DSN, got a ${url.protocol} URL` };
+      } catch {
+        return { error: 'must be a Sentry DSN URL (https://key@host/project)' };
+      }
+    },
+  } satisfies SettingSpec<string>,
   insertionColor: colorSetting('DIFFER_COLOR_INSERTION', '#a1d76a', 'Background colour of insertions in rendered HTML diffs.'),
   deletionColor: colorSetting('DIFFER_COLOR_DELETION', '#e8a4c8', 'Background colour of deletions in rendered HTML diffs.'),
 } as const;
+
+/**
+ * web-monitoring-diff's environment variables, honoured where diffguard has the same setting so an
+ * existing deployment's configuration carries over. diffguard's own name wins when both are set.
+ * `translate` turns the anchor's value into diffguard's, or says why it is ignored.
+ */
+export interface AnchorAlias {
+  anchor: string;
+  setting: string;
+  translate?(raw: string): string | { ignored: string };
+}
+
+/** The anchor used 0 for "no limit"; diffguard always has one, so 0 keeps diffguard's default. */
+const zeroMeansDefault = (raw: string) => (raw.trim() === '0' ? { ignored: '0 (no limit) is not offered: diffguard keeps its default' } : raw);
+
+export const anchorAliases: readonly AnchorAlias[] = [
+  { anchor: 'DIFFER_PARALLELISM', setting: 'WORKERS' },
+  { anchor: 'MAX_DIFFS_PER_WORKER', setting: 'WORKER_MAX_JOBS', translate: zeroMeansDefault },
+  { anchor: 'DIFFER_MAX_BODY_SIZE', setting: 'MAX_BODY_BYTES', translate: zeroMeansDefault },
+  { anchor: 'DIFFING_SERVER_DEBUG', setting: 'DEBUG' },
+  { anchor: 'ACCESS_CONTROL_ALLOW_ORIGIN_HEADER', setting: 'CORS_ALLOWED_ORIGINS' },
+  {
+    anchor: 'WEB_MONITORING_APP_ENV',
+    setting: 'ALLOW_FILE_URLS',
+    // The anchor allows file:// everywhere but in production; diffguard refuses it unless ALLOW_FILE_URLS=true.
+    translate: (raw) => (raw.trim().toLowerCase() === 'production' ? 'false' : { ignored: 'only `production` has a meaning (no file:// URLs, also diffguard\'s default)' }),
+  },
+  { anchor: 'VALIDATE_TARGET_CERTIFICATES', setting: 'VERIFY_UPSTREAM_TLS' },
+];
+
+export interface AliasReport {
+  /** Anchor name → diffguard name, for each anchor variable that set a diffguard setting. */
+  mapped: Record<string, string>;
+  /** Anchor variables not used because diffguard's own name was set too. */
+  overridden: Record<string, string>;
+  /** Anchor variables set to a value without a meaning here, and why. */
+  ignored: Record<string, string>;
+}
+
+/** The environment with web-monitoring-diff's names applied, and what was mapped (for the start-up log). */
+export function resolveAnchorAliases(env: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv; report: AliasReport; sources: Record<string, string> } {
+  const effective: NodeJS.ProcessEnv = { ...env };
+  const report: AliasReport = { mapped: {}, overridden: {}, ignored: {} };
+  const sources: Record<string, string> = {};
+  for (const { anchor, setting, translate } of anchorAliases) {
+    const raw = env[anchor];
+    if (raw === undefined) continue;
+    if (env[setting] !== undefined) {
+      report.overridden[anchor] = setting;
+      continue;
+    }
+    const value = translate === undefined ? raw : translate(raw);
+    if (typeof value !== 'string') {
+      report.ignored[anchor] = value.ignored;
+      continue;
+    }
+    effective[setting] = value;
+    sources[setting] = anchor;
+    report.mapped[anchor] = setting;
+  }
+  return { env: effective, report, sources };
+}
 
 type Settings = typeof settings;
 type SettingValue<S> = S extends SettingSpec<infer T> ? T : never;
@@ -167,7 +245,8 @@ export class ConfigError extends Error {
 }
 
 /** Reads every setting from `env`, reports every bad value at once, and returns a frozen config. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
+  const { env, sources } = resolveAnchorAliases(rawEnv);
   const problems: string[] = [];
   const values: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(settings) as [string, SettingSpec<unknown>][]) {
@@ -178,7 +257,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
     const parsed = spec.parse(raw);
     if (parsed !== null && typeof parsed === 'object' && 'error' in (parsed as object)) {
-      problems.push(`${spec.env} ${(parsed as { error: string }).error}`);
+      const source = sources[spec.env];
+      const name = source === undefined ? spec.env : `${source} (web-monitoring-diff's name for ${spec.env})`;
+      problems.push(`${name} ${(parsed as { error: string }).error}`);
     } else {
       values[key] = parsed;
     }

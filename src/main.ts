@@ -2,10 +2,11 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { pino, type Logger } from 'pino';
-import { ConfigError, loadConfig, type Config } from './config.ts';
+import { ConfigError, loadConfig, resolveAnchorAliases, type AliasReport, type Config } from './config.ts';
 import { diffTypes, type DiffDefinition } from './diff/index.ts';
 import { createApp, type AppState } from './http/app.ts';
 import { createMetrics } from './http/metrics.ts';
+import { createErrorReporter } from './http/sentry.ts';
 import { BodyBudget, createFetcher, type Fetcher } from './ingest/index.ts';
 import { DiffPool, derivePoolSizing, readContainerResources, sizingProblem } from './pool/index.ts';
 import { VERSION } from './version.ts';
@@ -15,6 +16,8 @@ const MEMORY_BUDGET_SHARE = 0.9;
 // When the drain runs out, the jobs left are answered 503 OVERLOADED; this long is given for those
 // answers to reach their clients before the remaining connections are closed.
 const RESPONSE_FLUSH_MS = 1_000;
+// At shutdown, how long error reports still queued may take to reach Sentry.
+const SENTRY_FLUSH_MS = 2_000;
 
 export interface RunningService {
   server: Server;
@@ -109,7 +112,8 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   const state: AppState = { shuttingDown: false };
   const bodyBudget = new BodyBudget(sizing.inputBudgetBytes, config.retryAfterSeconds);
   metrics.watchBodies(bodyBudget);
-  const app = createApp({ config, pool, fetcher, bodyBudget, logger, metrics, diffTypes: overrides.diffTypes ?? diffTypes, state });
+  const errorReporter = config.sentryDsn === '' ? undefined : await createErrorReporter({ dsn: config.sentryDsn, release: VERSION });
+  const app = createApp({ config, pool, fetcher, bodyBudget, logger, metrics, diffTypes: overrides.diffTypes ?? diffTypes, state, errorReporter });
   const server = app.listen(config.port, config.host);
   await once(server, 'listening');
   // While draining, close each keep-alive connection as soon as its last response is done.
@@ -141,6 +145,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       }
       await poolClosed;
       await fetcher.close();
+      await errorReporter?.close(SENTRY_FLUSH_MS);
     })());
   return { server, pool, fetcher, state, shutdown };
 }
@@ -160,6 +165,23 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
   }
 }
 
+/** The URL a person on this machine opens: a wildcard bind address is reached as localhost. */
+export function servingUrl(host: string, port: number): string {
+  const wildcard = host === '0.0.0.0' || host === '::' || host === '[::]';
+  const name = wildcard ? 'localhost' : host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return `http://${name}:${port}/`;
+}
+
+/** One line saying which web-monitoring-diff variables were honoured (only when any is set). */
+function logAnchorAliases(logger: Logger, report: AliasReport): void {
+  const mapped = Object.entries(report.mapped).map(([anchor, setting]) => `${anchor} → ${setting}`);
+  if (mapped.length + Object.keys(report.overridden).length + Object.keys(report.ignored).length === 0) return;
+  logger.info(
+    { mapped: report.mapped, overridden_by_own_name: report.overridden, ignored: report.ignored },
+    `web-monitoring-diff settings honoured: ${mapped.join(', ') || 'none'}`,
+  );
+}
+
 /** The service as a process: config from the environment, signals, exit codes. Tests start it with hostile diff types. */
 export async function main(overrides: ServiceOverrides = {}): Promise<void> {
   let config: Config;
@@ -170,6 +192,7 @@ export async function main(overrides: ServiceOverrides = {}): Promise<void> {
     process.exit(2);
   }
   const logger = createLogger(config);
+  logAnchorAliases(logger, resolveAnchorAliases(process.env).report);
   let service: RunningService;
   try {
     service = await startService(config, logger, {
@@ -183,7 +206,9 @@ export async function main(overrides: ServiceOverrides = {}): Promise<void> {
     process.exit(2);
   }
   const address = service.server.address();
-  logger.info({ address, port: typeof address === 'object' && address ? address.port : config.port }, 'diffguard listening');
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const url = servingUrl(config.host, port);
+  logger.info({ url, bind_address: typeof address === 'object' && address !== null ? address.address : config.host, port }, `diffguard listening on ${url}`);
 
   // However the process ends, no worker outlives it: a worker busy in a loop never notices that
   // its parent is gone. (kill() is synchronous, as 'exit' listeners must be.)

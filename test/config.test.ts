@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { ConfigError, effectiveMaxPostBodyBytes, loadConfig, settings, type Config } from '../src/config.ts';
+import { ConfigError, effectiveMaxPostBodyBytes, loadConfig, resolveAnchorAliases, settings, type Config } from '../src/config.ts';
 
 describe('loadConfig', () => {
   it('uses safe defaults when nothing is set', () => {
@@ -108,9 +108,54 @@ const settingCases: { [K in keyof Config]: SettingCase } = {
   maxChangedChars: { valid: '1', expected: 1, invalid: ['0', 'all'] },
   maxHtmlChars: { valid: '1', expected: 1, invalid: ['0', 'all'] },
   maxHtmlNodes: { valid: '1', expected: 1, invalid: ['0', 'all'] },
+  sentryDsn: { valid: ' https://key@sentry.example/42 ', expected: 'https://key@sentry.example/42', invalid: ['not a url', 'ftp://key@host/1'] },
   insertionColor: { valid: ' rgb(1, 2, 3) ', expected: 'rgb(1, 2, 3)', invalid: ['red;} body{display:none', 'url(x)'] },
   deletionColor: { valid: '#abc', expected: '#abc', invalid: ['#ab', 'expression(alert(1))'] },
 };
+
+describe("web-monitoring-diff's environment variables", () => {
+  it('are honoured as aliases of the same settings', () => {
+    const config = loadConfig({
+      DIFFER_PARALLELISM: '3',
+      MAX_DIFFS_PER_WORKER: '50',
+      DIFFER_MAX_BODY_SIZE: '2048',
+      DIFFING_SERVER_DEBUG: 'true',
+      ACCESS_CONTROL_ALLOW_ORIGIN_HEADER: '*',
+      VALIDATE_TARGET_CERTIFICATES: 'false',
+    });
+    assert.equal(config.workers, 3);
+    assert.equal(config.workerMaxJobs, 50);
+    assert.equal(config.maxBodyBytes, 2048);
+    assert.equal(config.debug, true);
+    assert.deepEqual(config.corsAllowedOrigins, ['*']);
+    assert.equal(config.verifyUpstreamTls, false);
+  });
+
+  it("let diffguard's own name win, and report what was mapped, overridden or ignored", () => {
+    const env = { DIFFER_PARALLELISM: '3', WORKERS: '2', DIFFER_MAX_BODY_SIZE: '0', WEB_MONITORING_APP_ENV: 'production', MAX_DIFFS_PER_WORKER: '7' };
+    const config = loadConfig(env);
+    assert.equal(config.workers, 2);
+    assert.equal(config.maxBodyBytes, 10 * 1024 * 1024, "the anchor's 0 (no limit) keeps diffguard's limit");
+    assert.equal(config.allowFileUrls, false);
+    const { report } = resolveAnchorAliases(env);
+    assert.deepEqual(report.mapped, { MAX_DIFFS_PER_WORKER: 'WORKER_MAX_JOBS', WEB_MONITORING_APP_ENV: 'ALLOW_FILE_URLS' });
+    assert.deepEqual(report.overridden, { DIFFER_PARALLELISM: 'WORKERS' });
+    assert.deepEqual(Object.keys(report.ignored), ['DIFFER_MAX_BODY_SIZE']);
+    // production forbids file:// even where the anchor would; any other environment leaves diffguard's default.
+    assert.equal(loadConfig({ WEB_MONITORING_APP_ENV: 'production', ALLOW_FILE_URLS: 'true' }).allowFileUrls, true, 'own name wins');
+    assert.equal(loadConfig({ WEB_MONITORING_APP_ENV: 'development' }).allowFileUrls, false);
+  });
+
+  it('name the anchor variable when its value is bad', () => {
+    assert.throws(
+      () => loadConfig({ DIFFER_PARALLELISM: 'many' }),
+      (err: ConfigError) => {
+        assert.match(err.problems[0]!, /^DIFFER_PARALLELISM \(web-monitoring-diff's name for WORKERS\) must be a whole number/);
+        return true;
+      },
+    );
+  });
+});
 
 describe('every setting', () => {
   it('has a row in the table below', () => {

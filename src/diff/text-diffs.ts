@@ -56,7 +56,7 @@ export function parseDmpOptions(params: DiffParams, settings: DiffSettings): Dmp
     const requested = params.granularity.trim().toLowerCase();
     if (!(GRANULARITIES as readonly string[]).includes(requested)) {
       throw new BadRequestError(`granularity must be one of ${GRANULARITIES.join(', ')}`, {
-        parameter: 'granularity',
+        param: 'granularity',
         allowed: [...GRANULARITIES],
       });
     }
@@ -81,7 +81,7 @@ function parseIntegerParam(name: string, raw: string, min: number, max: number):
   // Length check first: the value is user input and this runs on the event loop.
   const value = text.length <= 16 && /^\d+$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new BadRequestError(`${name} must be a whole number from ${min} to ${max}`, { parameter: name, min, max });
+    throw new BadRequestError(`${name} must be a whole number from ${min} to ${max}`, { param: name, min, max });
   }
   return value;
 }

@@ -1,6 +1,5 @@
 // The express app: routes, CORS, ETag, per-request log line, and the one error handler.
 // createApp does not listen; main.ts and the tests do.
-import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { effectiveMaxPostBodyBytes, type Config } from '../config.ts';
@@ -11,6 +10,9 @@ import { spliceJsonObject, type DiffPool, type JsonJobResult } from '../pool/ind
 import { VERSION } from '../version.ts';
 import { ClientDisconnectedError } from './client-disconnect.ts';
 import { toErrorResponse } from './error-map.ts';
+import { planCaching } from './etag.ts';
+import { requestContext, requestLogger } from './request-id.ts';
+import type { ErrorReporter } from './sentry.ts';
 import { fetchVersions, readInlineVersions, validateSources, type LoadedVersion, type Side, type SideFetchOutcome, type VersionCheck } from './load-versions.ts';
 import type { Metrics } from './metrics.ts';
 import { lastValueWins, parseBooleanParam, parseContentTypeOption, parseHashParam, pickPassHeaders, refuseReservedParams } from './params.ts';
@@ -30,6 +32,8 @@ export interface AppDependencies {
   metrics: Metrics;
   diffTypes: ReadonlyMap<string, DiffDefinition<any>>;
   state?: AppState;
+  /** Reports 500 INTERNAL errors (Sentry, when SENTRY_DSN is set). */
+  errorReporter?: ErrorReporter | undefined;
 }
 
 export function diffSettingsFrom(config: Config): DiffSettings {
@@ -66,6 +70,7 @@ export function createApp(deps: AppDependencies): express.Express {
   // markup, and the JSON must stay inert even if something renders it as HTML.
   app.set('json escape', true);
 
+  app.use(requestContext(logger));
   // One structured log line per request; no bodies, no header values (Cookie/Authorization never logged).
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
@@ -80,7 +85,10 @@ export function createApp(deps: AppDependencies): express.Express {
       void Promise.resolve(res.locals.settled as Promise<void> | undefined).then(() => {
         const diffType = res.locals.diffType as string | undefined;
         metrics.requests.inc({ diff_type: diffType ?? routeLabel(req.path), status: String(status) });
-        logger.info({ method: req.method, path: req.path, diff_type: diffType, status, duration_ms: Math.round(durationMs * 10) / 10, ...res.locals.log }, aborted ? 'request aborted by client' : 'request');
+        // Handlers of other pages may name their route in res.locals.route (bounded label values only).
+        const route = (res.locals.route as string | undefined) ?? (diffType === undefined ? routeLabel(req.path) : `/${diffType}`);
+        metrics.httpRequestDuration.observe({ route, status: String(status) }, durationMs / 1000);
+        requestLogger(res, logger).info({ method: req.method, path: req.path, diff_type: diffType, status, duration_ms: Math.round(durationMs * 10) / 10, ...res.locals.log }, aborted ? 'request aborted by client' : 'request');
       });
     });
     next();
@@ -92,7 +100,7 @@ export function createApp(deps: AppDependencies): express.Express {
     if (origin !== undefined && (allowed.includes('*') || allowed.includes(origin))) {
       res.setHeader('Access-Control-Allow-Origin', allowed.includes('*') ? '*' : origin);
       if (!allowed.includes('*')) res.setHeader('Vary', 'Origin');
-      res.setHeader('Access-Control-Expose-Headers', 'ETag, Retry-After');
+      res.setHeader('Access-Control-Expose-Headers', 'ETag, Retry-After, X-Request-Id');
     }
     if (req.method === 'OPTIONS') {
       if (res.hasHeader('Access-Control-Allow-Origin')) {
@@ -163,14 +171,9 @@ export function createApp(deps: AppDependencies): express.Express {
     const urls = isGet ? validateSources(params, ingestLimits) : undefined;
     const hashes = { ...optional('a', parseHashParam(params.a_hash, 'a_hash')), ...optional('b', parseHashParam(params.b_hash, 'b_hash')) };
 
-    if (isGet) {
-      const etag = `W/"${createHash('sha256').update(`${VERSION}\n${settingsTag}\nGET\n${req.path}\n${canonicalQuery(params)}`).digest('base64url').slice(0, 27)}"`;
-      res.setHeader('ETag', etag);
-      if (etagMatches(req.headers['if-none-match'], etag)) {
-        res.status(304).end();
-        return;
-      }
-    }
+    const passHeaders = isGet ? pickPassHeaders(params.pass_headers, req.headers) : {};
+    const caching = planCaching(req.method, { version: VERSION, settingsTag, path: req.path, params, passHeaders, hashes });
+    if (caching.beforeFetch(res, req.headers['if-none-match'])) return;
 
     // Take a place before fetching anything: an overloaded service (queue full, too many requests in
     // flight) answers 503 without touching upstreams, and the drain waits for this request.
@@ -198,7 +201,9 @@ export function createApp(deps: AppDependencies): express.Express {
       if (urls !== undefined) {
         // Each side is logged as its fetch settles, so a failed request's line still says what each side got.
         const onSettled = (side: Side, outcome: SideFetchOutcome) => Object.assign(log, sideLogFields(side, outcome));
-        versions = await fetchVersions(fetcher, { urls, hashes, passHeaders: pickPassHeaders(params.pass_headers, req.headers), signal: disconnected.signal, reservation, onSettled }, check);
+        versions = await fetchVersions(fetcher, { urls, hashes, passHeaders, signal: disconnected.signal, reservation, onSettled }, check);
+        // A live page that changed gets a new ETag; an unchanged pair is answered 304 without a diff job.
+        if (caching.afterFetch(res, req.headers['if-none-match'], versions)) return;
       } else {
         versions = await readInlineVersions(req, { maxBodyBytes: config.maxBodyBytes, maxPostBytes, reservation }, check, disconnected.signal);
         for (const side of ['a', 'b'] as const) Object.assign(log, { [`${side}_bytes`]: versions[side].bytes.byteLength });
@@ -247,13 +252,18 @@ export function createApp(deps: AppDependencies): express.Express {
       return;
     }
     const response = toErrorResponse(normalizeExpressError(err), { debug: config.debug });
-    if (response.status >= 500 && response.body.type === 'INTERNAL') logger.error({ err }, 'internal error');
+    if (response.status >= 500 && response.body.type === 'INTERNAL') {
+      requestLogger(res, logger).error({ err }, 'internal error');
+      deps.errorReporter?.report(err, { requestId: res.locals.requestId as string | undefined, method: req.method, route: (res.locals.diffType as string | undefined) ?? routeLabel(req.path) });
+    }
     res.locals.log = { ...res.locals.log, error_type: response.body.type };
     if (res.headersSent) {
       res.destroy();
       return;
     }
     res.removeHeader('ETag');
+    // An error may be over by the next request (upstreams, load); none is worth storing.
+    res.setHeader('Cache-Control', 'no-store');
     // Answered before the request body was read (413, a refused POST): close the connection rather
     // than let Node read and discard the rest of a body we have refused.
     if (!req.complete) res.setHeader('Connection', 'close');
@@ -286,20 +296,6 @@ function jobSide(version: LoadedVersion) {
 
 function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
   return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
-}
-
-function canonicalQuery(params: Record<string, string>): string {
-  return Object.keys(params)
-    .sort()
-    .map((name) => `${encodeURIComponent(name)}=${encodeURIComponent(params[name]!)}`)
-    .join('&');
-}
-
-function etagMatches(header: string | undefined, etag: string): boolean {
-  if (header === undefined) return false;
-  if (header.trim() === '*') return true;
-  const opaque = etag.replace(/^W\//, '');
-  return header.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === opaque);
 }
 
 function routeLabel(path: string): string {

@@ -18,6 +18,8 @@ export interface LoadedVersion extends JobSide {
   info: ContentTypeInfo;
   /** Bytes read from the wire (compressed), for logs. */
   wireBytes: number;
+  /** SHA-256 (hex) of a fetched body (the ETag is derived from it); absent for inline versions. */
+  sha256?: string;
 }
 
 export interface VersionCheck {
@@ -124,6 +126,7 @@ export async function fetchVersions(fetcher: Fetcher, request: FetchRequest, che
         url: fetched.finalUrl,
         info: guard.infos[side]!,
         wireBytes: fetched.wireBytes,
+        sha256: fetched.sha256,
       };
     } catch (err) {
       settled(controller.signal.aborted ? 'stopped' : isDiffguardError(err) ? err.type : 'INTERNAL');

@@ -1,6 +1,7 @@
 // Prometheus metrics (prom-client), one registry per app so tests stay independent.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PoolObserver } from '../pool/index.ts';
+import { VERSION } from '../version.ts';
 
 export interface PoolGauges {
   admitted: number;
@@ -16,6 +17,8 @@ export interface BodyGauges {
 export interface Metrics {
   registry: Registry;
   requests: Counter<'diff_type' | 'status'>;
+  /** Whole HTTP requests, by route (`/<diff_type>`, `/healthz`, ...) and status (499: the client went away). */
+  httpRequestDuration: Histogram<'route' | 'status'>;
   contentRefusals: Counter<'diff_type' | 'media_type'>;
   poolObserver: PoolObserver;
   /** Reports admitted requests, queue depth and active jobs at scrape time. */
@@ -26,7 +29,22 @@ export interface Metrics {
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'diffguard_' });
+  // Node's defaults under their standard names (process_cpu_seconds_total, nodejs_eventloop_lag_seconds,
+  // ...): the stock Node.js dashboards and alerts expect them unprefixed.
+  collectDefaultMetrics({ register: registry });
+  new Gauge({
+    name: 'diffguard_build_info',
+    help: 'Always 1; the labels say which diffguard and which Node.js are running.',
+    labelNames: ['version', 'node'] as const,
+    registers: [registry],
+  }).set({ version: VERSION, node: process.version }, 1);
+  const httpRequestDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Duration of HTTP requests, from arrival to the last byte of the answer, by route and status.',
+    labelNames: ['route', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
   const requests = new Counter({
     name: 'diffguard_requests_total',
     help: 'HTTP requests by diff type (or route) and status.',
@@ -132,6 +150,7 @@ export function createMetrics(): Metrics {
   return {
     registry,
     requests,
+    httpRequestDuration,
     contentRefusals,
     poolObserver,
     watchPool(p) {

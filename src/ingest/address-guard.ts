@@ -109,7 +109,7 @@ function normalizeAddress(address: string): string {
 
 export function forbiddenAddressError(host: string): ForbiddenSourceError {
   // The resolved address is deliberately left out: it would disclose internal DNS to the caller.
-  return new ForbiddenSourceError(`Upstream host ${host} resolves to a private, loopback or otherwise internal address`, { host });
+  return new ForbiddenSourceError(`Upstream host ${host} resolves to a private, loopback or otherwise internal address; the server's operator can allow internal upstreams with ALLOW_PRIVATE_UPSTREAMS=true (trusted networks only)`, { host });
 }
 
 /**

@@ -68,6 +68,8 @@ export interface FetchedVersion {
   bytes: Uint8Array;
   /** Bytes received for the final response body, before content decoding. */
   wireBytes: number;
+  /** SHA-256 (hex) of `bytes`, computed as they were read (cache validators use it). */
+  sha256: string;
 }
 
 export interface Fetcher {
@@ -83,6 +85,8 @@ const DEFAULT_PREFIX_BYTES = 4096;
  */
 const UNDICI_TIMER_SLACK_MS = 1_000;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** The setting that bounds each timeout phase, named in the error so an operator knows what to change. */
+const TIMEOUT_SETTINGS: Record<string, string> = { connect: 'UPSTREAM_CONNECT_TIMEOUT_MS', headers: 'UPSTREAM_HEADERS_TIMEOUT_MS', body: 'UPSTREAM_BODY_TIMEOUT_MS' };
 
 const TLS_ERROR_CODES = new Set([
   'CERT_HAS_EXPIRED',
@@ -147,7 +151,7 @@ export function mapFetchError(err: unknown, url: string, limits: IngestLimits): 
   const code = errorCode(err);
   if (code === undefined) return err; // not a network failure: a bug, let it surface as 500
   const timeout = (timeoutMs: number, phase: string): DiffguardError =>
-    new UpstreamTimeoutError(`Upstream ${url} timed out (${phase}, ${timeoutMs} ms)`, { url, timeout_ms: timeoutMs, phase }, { cause: err });
+    new UpstreamTimeoutError(`Upstream ${url} timed out (${phase}, ${timeoutMs} ms, ${TIMEOUT_SETTINGS[phase] ?? 'UPSTREAM_BODY_TIMEOUT_MS'})`, { url, timeout_ms: timeoutMs, phase }, { cause: err });
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':
     case 'ETIMEDOUT':
@@ -157,7 +161,7 @@ export function mapFetchError(err: unknown, url: string, limits: IngestLimits): 
     case 'UND_ERR_BODY_TIMEOUT':
       return timeout(limits.bodyTimeoutMs, 'body');
     case 'UND_ERR_RES_EXCEEDED_MAX_SIZE':
-      return new UpstreamTooLargeError(`Upstream ${url} is larger than the limit of ${limits.maxBodyBytes} bytes`, {
+      return new UpstreamTooLargeError(`Upstream ${url} is larger than the limit of ${limits.maxBodyBytes} bytes (MAX_BODY_BYTES)`, {
         url,
         max_size: limits.maxBodyBytes,
         reason: 'body_size',
@@ -210,7 +214,7 @@ export function createFetcher(limits: IngestLimits): Fetcher {
       // It runs from sending the request, so it includes connecting on a new connection.
       const headersTimer = setTimeout(() => {
         abort(
-          new UpstreamTimeoutError(`Upstream ${rawUrl} did not send response headers within ${limits.headersTimeoutMs} ms`, {
+          new UpstreamTimeoutError(`Upstream ${rawUrl} did not send response headers within ${limits.headersTimeoutMs} ms (UPSTREAM_HEADERS_TIMEOUT_MS)`, {
             url: rawUrl,
             timeout_ms: limits.headersTimeoutMs,
             phase: 'headers',
@@ -241,7 +245,7 @@ export function createFetcher(limits: IngestLimits): Fetcher {
       if (REDIRECT_STATUSES.has(status) && location !== undefined) {
         discard(response.body);
         if (redirects >= limits.maxRedirects) {
-          throw new UpstreamError(`Upstream ${rawUrl} redirected more than ${limits.maxRedirects} times`, {
+          throw new UpstreamError(`Upstream ${rawUrl} redirected more than ${limits.maxRedirects} times (UPSTREAM_MAX_REDIRECTS)`, {
             url: rawUrl,
             reason: 'too_many_redirects',
             max_redirects: limits.maxRedirects,
@@ -270,7 +274,7 @@ export function createFetcher(limits: IngestLimits): Fetcher {
       const declaredLength = Number(responseHeaders['content-length']);
       if (Number.isFinite(declaredLength) && declaredLength > limits.maxBodyBytes) {
         discard(response.body);
-        throw new UpstreamTooLargeError(`Upstream ${rawUrl} is larger than the limit of ${limits.maxBodyBytes} bytes`, {
+        throw new UpstreamTooLargeError(`Upstream ${rawUrl} is larger than the limit of ${limits.maxBodyBytes} bytes (MAX_BODY_BYTES)`, {
           url: rawUrl,
           max_size: limits.maxBodyBytes,
           reason: 'content_length',
@@ -317,7 +321,7 @@ export function createFetcher(limits: IngestLimits): Fetcher {
     const controller = new AbortController();
     const deadline = setTimeout(() => {
       controller.abort(
-        new UpstreamTimeoutError(`Upstream ${rawUrl} did not finish within ${limits.bodyTimeoutMs} ms`, {
+        new UpstreamTimeoutError(`Upstream ${rawUrl} did not finish within ${limits.bodyTimeoutMs} ms (UPSTREAM_BODY_TIMEOUT_MS)`, {
           url: rawUrl,
           timeout_ms: limits.bodyTimeoutMs,
           phase: 'total',
@@ -393,7 +397,7 @@ function toFetchedVersion(
   headers: Record<string, string>,
   body: ReadBodyResult,
 ): FetchedVersion {
-  return { url, finalUrl, status, contentType, headers, bytes: body.bytes, wireBytes: body.wireBytes };
+  return { url, finalUrl, status, contentType, headers, bytes: body.bytes, wireBytes: body.wireBytes, sha256: body.sha256 };
 }
 
 /**

@@ -30,7 +30,7 @@ export async function readFileSource(
     // Devices (/dev/zero), FIFOs and directories have no trustworthy size or never end.
     if (!stat.isFile()) throw new UpstreamError(`${rawUrl} is not a regular file`, { url: rawUrl, reason: 'not_a_file' });
     if (stat.size > params.maxBodyBytes) {
-      throw new UpstreamTooLargeError(`${rawUrl} is larger than the limit of ${params.maxBodyBytes} bytes`, {
+      throw new UpstreamTooLargeError(`${rawUrl} is larger than the limit of ${params.maxBodyBytes} bytes (MAX_BODY_BYTES)`, {
         url: rawUrl,
         max_size: params.maxBodyBytes,
         reason: 'content_length',

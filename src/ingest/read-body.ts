@@ -164,7 +164,7 @@ export async function readBody(source: Readable, params: ReadBodyParams): Promis
   const progress = params.progress ?? { wireBytes: 0, bytes: 0 };
 
   const tooLarge = (reason: string): UpstreamTooLargeError =>
-    new UpstreamTooLargeError(`Upstream ${url} is larger than the limit of ${maxBodyBytes} bytes`, { url, max_size: maxBodyBytes, reason });
+    new UpstreamTooLargeError(`Upstream ${url} is larger than the limit of ${maxBodyBytes} bytes (MAX_BODY_BYTES)`, { url, max_size: maxBodyBytes, reason });
 
   async function* countWireBytes(wire: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
     for await (const chunk of wire) {
@@ -207,7 +207,7 @@ export async function readBody(source: Readable, params: ReadBodyParams): Promis
       progress.bytes = decodedBytes;
       if (decodedBytes > maxBodyBytes) throw tooLarge(encoded ? 'decoded_size' : 'body_size');
       if (encoded && decodedBytes > RATIO_CHECK_FLOOR_BYTES && decodedBytes > maxDecompressionRatio * compressedBytesConsumed()) {
-        throw new UpstreamTooLargeError(`Upstream ${url} decompresses more than ${maxDecompressionRatio}× (a decompression bomb?)`, {
+        throw new UpstreamTooLargeError(`Upstream ${url} decompresses more than ${maxDecompressionRatio}× (MAX_DECOMPRESSION_RATIO): a decompression bomb?`, {
           url,
           max_size: maxBodyBytes,
           max_ratio: maxDecompressionRatio,

@@ -25,7 +25,7 @@ export function assertHostAllowed(url: URL, guard: AddressGuard | null, urlForDe
   // `localhost` names never reach DNS in some resolvers (RFC 6761), so refuse them by name too.
   const internalName = address === undefined && (host === 'localhost' || host.endsWith('.localhost'));
   if (internalName || (address !== undefined && guard.isBlocked(address))) {
-    throw new ForbiddenSourceError(`Upstream host ${url.hostname} is a private, loopback or otherwise internal address`, {
+    throw new ForbiddenSourceError(`Upstream host ${url.hostname} is a private, loopback or otherwise internal address; the server's operator can allow internal upstreams with ALLOW_PRIVATE_UPSTREAMS=true (trusted networks only)`, {
       url: urlForDetails,
     });
   }
@@ -40,7 +40,7 @@ export function validateSourceUrl(raw: string, policy: UrlPolicy, param: string)
   }
   if (url.protocol === 'file:') {
     if (!policy.allowFileUrls) {
-      throw new ForbiddenSourceError(`${param}: file:// URLs are not allowed on this server`, { param, url: raw });
+      throw new ForbiddenSourceError(`${param}: file:// URLs are not allowed on this server (the operator can allow them with ALLOW_FILE_URLS=true, for local use only)`, { param, url: raw });
     }
     if (url.host !== '') throw new BadRequestError(`${param}: a file:// URL must not name a host`, { param, url: raw });
     return url;

@@ -294,7 +294,7 @@ export function exitError(reason: WorkerExitReason, limits: WorkerLimits, stderr
       });
     case 'memory':
       return new LimitExceededError(
-        `The diff needed more memory than a worker may use (heap ${limits.heapMib} MiB, resident ${limits.rssLimitMib} MiB) and was stopped`,
+        `The diff needed more memory than a worker may use (heap ${limits.heapMib} MiB, WORKER_HEAP_MIB; resident ${limits.rssLimitMib} MiB, WORKER_RSS_LIMIT_MIB) and was stopped`,
         { limit: 'memory', limit_value: limits.rssLimitMib, heap_limit_mib: limits.heapMib, unit: 'MiB' },
       );
     case 'memory_budget':

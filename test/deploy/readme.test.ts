@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
-import { loadConfig, settings } from '../../src/config.ts';
+import { anchorAliases, loadConfig, settings } from '../../src/config.ts';
 import { ERROR_TYPES } from '../../src/errors.ts';
 import { memoryFitProblems, parseQuantity } from './invariants.ts';
 import { renderKustomization } from './kustomize-lite.ts';
@@ -16,6 +16,9 @@ const settingNames = new Set(Object.values(settings).map((s) => s.env));
 /** Upper-case names the guide may use that are not diffguard settings. */
 const otherNames = new Set<string>([
   ...ERROR_TYPES,
+  // web-monitoring-diff's names, honoured as aliases, and the one without a meaning here.
+  ...anchorAliases.map((alias) => alias.anchor),
+  'RESTART_BROKEN_DIFFER',
   'NODE_ENV',
   'NODE_OPTIONS',
   'RLIMIT_DATA',

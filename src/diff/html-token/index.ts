@@ -52,7 +52,7 @@ export function parseHtmlTokenOptions(params: DiffParams, settings: DiffSettings
   const include = params.include ?? 'combined';
   if (!(HTML_TOKEN_INCLUDES as readonly string[]).includes(include)) {
     throw new BadRequestError(`\`include\` must be one of ${HTML_TOKEN_INCLUDES.join(', ')}`, {
-      parameter: 'include',
+      param: 'include',
       value: include,
       allowed: [...HTML_TOKEN_INCLUDES],
     });
@@ -63,7 +63,7 @@ export function parseHtmlTokenOptions(params: DiffParams, settings: DiffSettings
     if (rule === '') continue;
     if (!isUrlRuleName(rule)) {
       throw new BadRequestError(`Unknown URL rule \`${rule}\` in \`url_rules\` (known: ${URL_RULE_NAMES.join(', ')})`, {
-        parameter: 'url_rules',
+        param: 'url_rules',
         value: rule,
         allowed: [...URL_RULE_NAMES],
       });
