@@ -78,6 +78,8 @@ export interface PoolOptions {
 export type JobResultLabel = 'ok' | 'error' | 'cpu' | 'memory' | 'wall' | 'deadline' | 'memory_budget' | 'unmeasured' | 'shutdown' | 'aborted';
 
 export interface PoolObserver extends WorkerSetObserver {
+  /** A worker took the job (it has its bodies and is about to run it). */
+  jobStarted?(event: { diffType: string; pid: number | undefined }): void;
   /** `started`: a worker took the job (else it never ran, and cpuMs/peakRssBytes are 0). */
   jobFinished?(event: { diffType: string; result: JobResultLabel; started: boolean; durationMs: number; cpuMs: number; peakRssBytes: number }): void;
 }
@@ -262,7 +264,11 @@ export class DiffPool {
             const worker = await this.#workers.acquire(jobAbort.signal, handovers > 0);
             let attempt: JobReport | undefined;
             try {
-              const outcome = await worker.run(job, { signal: jobAbort.signal, onAccepted: () => (started = true), onReport: (r) => (attempt = r) });
+              const onAccepted = () => {
+                started = true;
+                this.#options.observer?.jobStarted?.({ diffType: job.diffType, pid: worker.pid });
+              };
+              const outcome = await worker.run(job, { signal: jobAbort.signal, onAccepted, onReport: (r) => (attempt = r) });
               return outcomeToResult(outcome);
             } catch (err) {
               // The worker died before it took the job (e.g. it exited right after its previous

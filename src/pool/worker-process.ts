@@ -117,8 +117,6 @@ export class WorkerProcess {
   /** Resolves once the process has exited and its output and messages are all read, with why it exited. */
   readonly exited: Promise<WorkerExitReason>;
   jobsRun = 0;
-  /** Its own memory (RssAnon + RssShmem) when it became ready: its idle baseline. */
-  readyOwnBytes: number | undefined;
   #stderrTail = '';
   #killReason: WorkerExitReason | undefined;
   #current: CurrentJob | undefined;
@@ -224,7 +222,6 @@ export class WorkerProcess {
       this.kill('startup');
       throw new Error('unmeasurable');
     }
-    this.readyOwnBytes = memory.ownBytes;
     this.#started = true;
   }
 
