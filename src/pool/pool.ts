@@ -47,7 +47,7 @@ export interface PoolOptions {
   retryAfterSeconds: number;
   limits: WorkerLimits;
   /**
-   * Niceness of every worker process (and each of its threads), above the main process's: the
+   * Niceness added to the main process's for every worker process (and each of its threads): the
    * control plane (health checks, admission, answers) keeps the CPU while workers saturate it.
    * Default 0 (unchanged).
    */

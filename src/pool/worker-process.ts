@@ -6,7 +6,7 @@
 // crash; both are needed to answer `LIMIT_EXCEEDED` with the right `limit` (see README, "Worker pool").
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { setPriority } from 'node:os';
+import { getPriority, setPriority } from 'node:os';
 import type { Socket } from 'node:net';
 import { LimitExceededError, InternalError, OverloadedError, deserializeError, type DiffguardError, type JobLimit } from '../errors.ts';
 import { encodeFrame, FrameReader, type Frame } from './frame.ts';
@@ -46,7 +46,9 @@ export interface WorkerLimits {
 
 export interface WorkerProcessOptions {
   /**
-   * Niceness of the worker process and every one of its threads (0 = unchanged). Set on the pid at
+   * Niceness added to the main process's for the worker process and every one of its threads (at
+   * most 19; 0 = unchanged). Relative, so a worker never gets a higher priority than the main
+   * process, even where it would be allowed to (CAP_SYS_NICE). Set on the pid at
    * once, then on each thread (/proc/<pid>/task) once the worker is ready: threads started before
    * the first call (V8's platform workers) do not inherit it, threads started later do.
    */
@@ -110,7 +112,8 @@ export class WorkerProcess {
   readonly #child: ChildProcess;
   readonly #limits: WorkerLimits;
   readonly #sampleProcess: (pid: number) => Promise<ProcessSample | undefined>;
-  readonly #niceness: number;
+  /** The niceness to give the worker, if any. */
+  readonly #niceness: number | undefined;
   /** The data channel (frame.ts): jobs out, answers back. */
   readonly #channel: Socket;
   readonly ready: Promise<void>;
@@ -128,7 +131,7 @@ export class WorkerProcess {
   constructor(modulePath: string, limits: WorkerLimits, options: WorkerProcessOptions = {}) {
     this.#limits = limits;
     this.#sampleProcess = options.sampleProcess ?? sampleProcess;
-    this.#niceness = options.niceness ?? 0;
+    this.#niceness = options.niceness === undefined || options.niceness === 0 ? undefined : Math.min(19, getPriority() + options.niceness);
     const nodeArgs = [`--max-old-space-size=${limits.heapMib}`, `--max-semi-space-size=16`, '--stack-size=984'];
     const dataLimitBytes = (limits.dataLimitMib ?? limits.rssLimitMib + NODE_DATA_BASELINE_MIB) * MiB;
     const withDataLimit = limits.useDataLimit && PRLIMIT_PATH !== undefined;
@@ -228,7 +231,8 @@ export class WorkerProcess {
   /** Lowers the worker's scheduling priority: the process (at once) or every thread it has (`allThreads`). */
   #renice(allThreads: boolean): void {
     const pid = this.#child.pid;
-    if (this.#niceness === 0 || pid === undefined) return;
+    const niceness = this.#niceness;
+    if (niceness === undefined || pid === undefined) return;
     let tids = [pid];
     if (allThreads) {
       try {
@@ -239,7 +243,7 @@ export class WorkerProcess {
     }
     for (const tid of tids) {
       try {
-        setPriority(tid, this.#niceness);
+        setPriority(tid, niceness);
       } catch {
         // The thread or process has already exited.
       }
