@@ -14,6 +14,10 @@ import { sampleMemory, type MemorySample } from './proc-stats.ts';
 import type { WorkerProcess } from './worker-process.ts';
 
 const CHECK_INTERVAL_MS = 50;
+// What an aborted request held in the main process is given back only when the garbage collector
+// runs: for this long after relieving the main process, its growth is not charged again (else every
+// check would abort one more request before the first one's memory is freed).
+const MAIN_RELIEF_GRACE_MS = 1_000;
 const MiB = 1024 * 1024;
 
 export interface MemoryBudgetOptions {
@@ -38,7 +42,7 @@ export interface BudgetedWorkers {
   readonly recycleOwnBytes: number;
 }
 
-export type BudgetAction = 'under' | 'recycled_idle' | 'relieved_main' | 'stopped_job' | 'nothing_to_stop' | 'unreadable';
+export type BudgetAction = 'under' | 'recycled_idle' | 'relieved_main' | 'relieving_main' | 'stopped_job' | 'nothing_to_stop' | 'unreadable';
 
 export class MemoryBudget {
   readonly #options: MemoryBudgetOptions;
@@ -52,6 +56,8 @@ export class MemoryBudget {
   #mainBaseline: number | undefined;
   /** Each worker's smallest own memory seen (its idle baseline). */
   readonly #workerBaseline = new WeakMap<WorkerProcess, number>();
+  /** Until when the main process's growth is being given back (after `relieveMainProcess`). */
+  #reliefUntil = 0;
   /** What the last check did (for tests and logs). */
   lastAction: BudgetAction | undefined;
 
@@ -120,7 +126,13 @@ export class MemoryBudget {
     // Stop the request that holds the memory, not an innocent job: when the main process grew more
     // than any running job, the memory is in a request there (bodies, an answer being written).
     const mainGrowth = main.ownBytes - this.#mainBaseline;
-    if (this.#options.relieveMainProcess !== undefined && mainGrowth > (largestBusy?.growth ?? 0) && this.#options.relieveMainProcess()) return 'relieved_main';
+    if (this.#options.relieveMainProcess !== undefined && mainGrowth > (largestBusy?.growth ?? 0)) {
+      if (Date.now() < this.#reliefUntil) return 'relieving_main';
+      if (this.#options.relieveMainProcess()) {
+        this.#reliefUntil = Date.now() + MAIN_RELIEF_GRACE_MS;
+        return 'relieved_main';
+      }
+    }
     if (largestBusy === undefined) return 'nothing_to_stop';
     largestBusy.worker.kill('memory_budget');
     return 'stopped_job';

@@ -114,8 +114,8 @@ export class WorkerProcess {
   readonly #sampleProcess: (pid: number) => Promise<ProcessSample | undefined>;
   /** The niceness to give the worker, if any. */
   readonly #niceness: number | undefined;
-  /** The data channel (frame.ts): jobs out, answers back. */
-  readonly #channel: Socket;
+  /** The data channel (frame.ts): jobs out, answers back. Absent when the process could not be spawned. */
+  readonly #channel: Socket | undefined;
   readonly ready: Promise<void>;
   /** Resolves once the process has exited and its output and messages are all read, with why it exited. */
   readonly exited: Promise<WorkerExitReason>;
@@ -135,8 +135,8 @@ export class WorkerProcess {
     const nodeArgs = [`--max-old-space-size=${limits.heapMib}`, `--max-semi-space-size=16`, '--stack-size=984'];
     const dataLimitBytes = (limits.dataLimitMib ?? limits.rssLimitMib + NODE_DATA_BASELINE_MIB) * MiB;
     const withDataLimit = limits.useDataLimit && PRLIMIT_PATH !== undefined;
+    // fd 2: stderr (V8's out-of-memory message), fd 3: IPC (unused but for the orphan check), fd 4 (DATA_CHANNEL_FD): the data channel.
     const stdio: ('ignore' | 'pipe' | 'ipc')[] = ['ignore', 'ignore', 'pipe', 'ipc', 'pipe'];
-    if (stdio[DATA_CHANNEL_FD] !== 'pipe') throw new Error('the data channel must be a pipe');
     this.#child = fork(modulePath, [], {
       // prlimit sets RLIMIT_DATA on itself and execs node, so the limit is in force from the
       // first instruction and the IPC channel (fd 3) and data channel (fd 4) are inherited unchanged.
@@ -147,7 +147,7 @@ export class WorkerProcess {
       env: { ...process.env, NODE_OPTIONS: '' },
     });
     // A socket pair (libuv's 'pipe'), so one descriptor carries both directions.
-    this.#channel = this.#child.stdio[DATA_CHANNEL_FD] as Socket;
+    this.#channel = (this.#child.stdio[DATA_CHANNEL_FD] as Socket | null) ?? undefined;
     this.#renice(false);
     this.#child.stderr?.setEncoding('utf8');
     this.#child.stderr?.on('data', (chunk: string) => {
@@ -346,9 +346,10 @@ export class WorkerProcess {
       return;
     }
     // A broken channel means the worker is going away; its exit settles the job.
-    this.#channel.cork();
-    for (const part of frame) this.#channel.write(part);
-    this.#channel.uncork();
+    const channel = this.#channel!;
+    channel.cork();
+    for (const part of frame) channel.write(part);
+    channel.uncork();
   }
 
   /** Kills the process (SIGKILL: a runaway job gets no chance to ignore it). Synchronous. */

@@ -172,6 +172,10 @@ describe('DiffPool: the memory budget stops whoever holds the memory', () => {
     for (const pid of pool.workerPids) sizes.worker.set(pid, 50);
     assert.equal(await pool.memoryBudget!.check(), 'relieved_main');
     assert.equal(relieved, 1);
+    // The aborted request's memory comes back with the next garbage collection: meanwhile no
+    // further request is aborted, and no job is stopped, for the same growth.
+    assert.equal(await pool.memoryBudget!.check(), 'relieving_main');
+    assert.equal(relieved, 1);
     assert.equal((await running).diff, 'woke');
   });
 
