@@ -131,6 +131,13 @@ export const settings = {
   workerHeapMib: intSetting('WORKER_HEAP_MIB', 160, 'V8 heap limit of each worker process.', { min: 32 }),
   workerRssLimitMib: intSetting('WORKER_RSS_LIMIT_MIB', 256, 'Resident memory at which a worker is killed (422 LIMIT_EXCEEDED, limit memory).', { min: 64 }),
   workerMaxJobs: intSetting('WORKER_MAX_JOBS', 200, 'Jobs a worker runs before it is replaced (bounds slow leaks).', { min: 1 }),
+  workerNiceness: intSetting('WORKER_NICENESS', 10, 'How much lower the workers\' scheduling priority is than the main process\'s (niceness added, at most 19), so health checks and admission answer while workers saturate the CPUs. 0: the same priority.', { min: 0, max: 19 }),
+  heavyJobBytes: intSetting(
+    'HEAVY_JOB_BYTES',
+    2 * MiB,
+    'A diff whose two bodies together are larger than this is heavy: heavy diffs hold at most half of the running and queued places and run on all workers but one, and a waiting normal diff goes first.',
+    { min: 1024 },
+  ),
   memoryLimitMib: intSetting('MEMORY_LIMIT_MIB', 0, 'Memory budget checked at start-up against the worker and input limits.', { min: 0 }, '0 (the cgroup limit, if any)'),
   drainTimeoutMs: intSetting('DRAIN_TIMEOUT_MS', 25_000, 'On SIGTERM, how long in-flight requests may take to finish before exit.', { min: 0 }),
   shutdownDelayMs: intSetting('SHUTDOWN_DELAY_MS', 0, 'On SIGTERM, how long to keep serving (with /readyz failing) before closing the listener.', { min: 0 }),

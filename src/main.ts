@@ -66,6 +66,8 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     maxQueued: sizing.maxQueued,
     maxInFlight: sizing.maxInFlight,
     maxJobsPerWorker: config.workerMaxJobs,
+    heavyJobBytes: config.heavyJobBytes,
+    workerNiceness: config.workerNiceness,
     retryAfterSeconds: config.retryAfterSeconds,
     // Stop the largest job before the container's OOM killer would take every job with it.
     ...(sizing.budgetMib === undefined ? {} : { memoryBudgetMib: Math.floor(sizing.budgetMib * MEMORY_BUDGET_SHARE) }),

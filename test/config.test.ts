@@ -97,6 +97,8 @@ const settingCases: { [K in keyof Config]: SettingCase } = {
   workerHeapMib: { valid: '32', expected: 32, invalid: ['31', '160MiB'] },
   workerRssLimitMib: { valid: '64', expected: 64, invalid: ['63', 'lots'], context: { WORKER_HEAP_MIB: '32' } },
   workerMaxJobs: { valid: '1', expected: 1, invalid: ['0', 'forever'] },
+  workerNiceness: { valid: '19', expected: 19, invalid: ['-1', '20', 'low'] },
+  heavyJobBytes: { valid: '1048576', expected: 1048576, invalid: ['1023', '2MiB'] },
   memoryLimitMib: { valid: '0', expected: 0, invalid: ['-1', '4GiB'] },
   drainTimeoutMs: { valid: '0', expected: 0, invalid: ['-1', 'soon'] },
   shutdownDelayMs: { valid: '0', expected: 0, invalid: ['-1', 'later'] },

@@ -1,6 +1,6 @@
-// The typed boundary between the pool (main process) and a worker process.
-// Everything here crosses IPC with `serialization: 'advanced'` (structured clone):
-// plain data only, and errors travel as SerializedError, never as class instances.
+// The typed boundary between the pool (main process) and a worker process. Messages travel as
+// frames on the data channel (frame.ts): a small JSON header, and the big parts (the bodies, a
+// result's JSON text) as raw bytes. Errors travel as SerializedError, never as class instances.
 import type { SerializedError } from '../errors.ts';
 
 export interface JobSide {
@@ -16,13 +16,10 @@ export interface DiffJob {
   diffType: string;
   a: JobSide;
   b: JobSide;
-  /** Output of the diff type's parseOptions: plain data. */
+  /** Output of the diff type's parseOptions: plain data (it travels as JSON). */
   options: unknown;
   ignoreDecodingErrors: boolean;
-  /**
-   * `json`: the worker answers with the result as escaped JSON text (see json-result.ts), so a big
-   * result costs the main process a copy instead of a deserialisation and a stringify.
-   */
+  /** Ignored (kept for callers written before every result came back as JSON text). */
   resultAs?: 'object' | 'json';
 }
 
@@ -32,23 +29,62 @@ export interface DecodedEncodings {
   b?: string;
 }
 
-/** A job's result as JSON text (resultAs: 'json'), with how its inputs were decoded. */
+/**
+ * A job's result as JSON text, with how its inputs were decoded. The text is the result object as
+ * UTF-8 JSON, `<`, `>` and `&` escaped (see json-result.ts), in the Buffer chunks it arrived in from
+ * the worker: write them to the response as they are (`spliceJsonChunks`), without concatenating.
+ */
 export interface JsonJobResult {
-  /** The result object as UTF-8 JSON text, `<`, `>` and `&` escaped. */
-  json: Uint8Array;
+  chunks: readonly Buffer[];
+  /** Total bytes of `chunks`. */
+  byteLength: number;
+  /** The same text in one buffer, concatenated on first use (a copy: prefer `chunks`). */
+  readonly json: Uint8Array;
   encodings: DecodedEncodings;
 }
 
-export type DiffOutcome =
-  | { ok: true; result: Record<string, unknown> }
-  | ({ ok: true } & JsonJobResult)
-  | { ok: false; error: SerializedError };
+/** A job's end, as the worker reports it (the result's text, when ok, as the frame's payload chunks). */
+export type DiffOutcome = { ok: true; chunks: Buffer[]; encodings: DecodedEncodings } | { ok: false; error: SerializedError };
 
-/** Parent → child. */
-export type ParentMessage = { type: 'job'; id: number; job: DiffJob };
+/** Pool → worker. The frame's payload is `a` then `b`, `aBytes` and `bBytes` long. */
+export interface JobMessage {
+  type: 'job';
+  id: number;
+  diffType: string;
+  a: Omit<JobSide, 'bytes'>;
+  b: Omit<JobSide, 'bytes'>;
+  aBytes: number;
+  bBytes: number;
+  options: unknown;
+  ignoreDecodingErrors: boolean;
+}
 
 /**
- * Child → parent. `accepted` is sent the moment a job arrives, before it runs: a worker that dies
- * before accepting never ran the job, so the pool may give it to another worker.
+ * Worker → pool. `accepted` is sent once a job's bytes have arrived, before it runs: a worker that
+ * dies before accepting never ran the job, so the pool may give it to another worker. A `done`
+ * with `ok: true` carries the result's JSON text as the frame's payload.
  */
-export type ChildMessage = { type: 'ready' } | { type: 'accepted'; id: number } | { type: 'done'; id: number; outcome: DiffOutcome };
+export type WorkerMessage =
+  | { type: 'ready' }
+  | { type: 'accepted'; id: number }
+  | { type: 'done'; id: number; ok: true; encodings: DecodedEncodings }
+  | { type: 'done'; id: number; ok: false; error: SerializedError };
+
+/** The file descriptor of the data channel in a worker process. */
+export const DATA_CHANNEL_FD = 4;
+
+/** A JsonJobResult from a successful outcome's chunks. */
+export function jsonResultFromChunks(outcome: Extract<DiffOutcome, { ok: true }>): JsonJobResult {
+  let byteLength = 0;
+  for (const chunk of outcome.chunks) byteLength += chunk.length;
+  let joined: Buffer | undefined;
+  return {
+    chunks: outcome.chunks,
+    byteLength,
+    get json() {
+      joined ??= outcome.chunks.length === 1 ? outcome.chunks[0]! : Buffer.concat(outcome.chunks, byteLength);
+      return joined;
+    },
+    encodings: outcome.encodings,
+  };
+}

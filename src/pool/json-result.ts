@@ -61,3 +61,30 @@ export function spliceJsonObject(head: Record<string, unknown>, resultJson: Uint
   parts.push(Buffer.from(parts.length === 0 ? '{}' : '}'));
   return Buffer.concat(parts);
 }
+
+/**
+ * `spliceJsonObject` without the copy: the chunks to write, in order, for `{...head, ...result, ...tail}`,
+ * where `resultChunks` are the result's escaped JSON object text as it came from the worker
+ * (JsonJobResult.chunks). Write them to the socket one by one (with back-pressure); nothing is
+ * concatenated, so a 12 MB answer costs the main thread no copy.
+ */
+export function spliceJsonChunks(head: Record<string, unknown>, resultChunks: readonly Buffer[], tail: Record<string, unknown>): Buffer[] {
+  const result = resultChunks.filter((chunk) => chunk.length > 0);
+  const first = result[0];
+  const last = result.at(-1);
+  if (first === undefined || last === undefined || first[0] !== 0x7b || last[last.length - 1] !== 0x7d) throw new TypeError('the diff result is not a JSON object');
+  const headInner = escapedJsonBytes(head).subarray(1, -1);
+  const tailInner = escapedJsonBytes(tail).subarray(1, -1);
+  // The result without its braces, as views of its chunks.
+  const inner = result.map((chunk, index) => chunk.subarray(index === 0 ? 1 : 0, index === result.length - 1 ? chunk.length - 1 : chunk.length)).filter((chunk) => chunk.length > 0);
+  const parts: Buffer[] = [];
+  const add = (chunks: Buffer[]) => {
+    if (chunks.every((chunk) => chunk.length === 0)) return;
+    parts.push(Buffer.from(parts.length === 0 ? '{' : ','), ...chunks);
+  };
+  add([headInner]);
+  add(inner);
+  add([tailInner]);
+  parts.push(Buffer.from(parts.length === 0 ? '{}' : '}'));
+  return parts;
+}

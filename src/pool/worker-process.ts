@@ -5,9 +5,12 @@
 // them offers per-job CPU-time or RSS limits, or tells a V8 out-of-memory death apart from a
 // crash; both are needed to answer `LIMIT_EXCEEDED` with the right `limit` (see README, "Worker pool").
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
+import type { Socket } from 'node:net';
 import { LimitExceededError, InternalError, OverloadedError, deserializeError, type DiffguardError, type JobLimit } from '../errors.ts';
-import type { ChildMessage, DiffJob, DiffOutcome, JsonJobResult } from './job.ts';
+import { encodeFrame, FrameReader, type Frame } from './frame.ts';
+import { DATA_CHANNEL_FD, jsonResultFromChunks, type DiffJob, type DiffOutcome, type JobMessage, type JsonJobResult, type WorkerMessage } from './job.ts';
 import { sampleMemory, sampleProcess, type ProcessSample } from './proc-stats.ts';
 
 const MiB = 1024 * 1024;
@@ -15,7 +18,7 @@ const MiB = 1024 * 1024;
 // it: the data limit is this baseline plus what the job may really use. Measured on Node 24.21: the
 // worker (every diff module loaded, TypeScript source) starts from ~610 MiB, `node -e` from ~580.
 // With WORKER_RSS_LIMIT_MIB's minimum (64) the limit is 640 MiB and 832 with the default (256), so
-// workers start; where a host still refuses, the pool drops the data limit (see pool.ts).
+// workers start; where a host still refuses, the pool drops the data limit (see worker-set.ts).
 const NODE_DATA_BASELINE_MIB = 576;
 const STDERR_TAIL_BYTES = 8 * 1024;
 const PRLIMIT_PATH = ['/usr/bin/prlimit', '/bin/prlimit'].find((path) => existsSync(path));
@@ -37,8 +40,21 @@ export interface WorkerLimits {
   dataLimitMib?: number;
   /** The pool-wide memory budget, if any (for the error message when it stops a job). */
   memoryBudgetMib?: number;
-  /** Retry-After of the 503 answered when the memory budget stops a job. */
+  /** Retry-After of the 503s answered when the memory budget stops a job or limits cannot be read. */
   retryAfterSeconds?: number;
+}
+
+export interface WorkerProcessOptions {
+  /**
+   * Niceness added to the main process's for the worker process and every one of its threads (at
+   * most 19; 0 = unchanged). Relative, so a worker never gets a higher priority than the main
+   * process, even where it would be allowed to (CAP_SYS_NICE). Set on the pid at
+   * once, then on each thread (/proc/<pid>/task) once the worker is ready: threads started before
+   * the first call (V8's platform workers) do not inherit it, threads started later do.
+   */
+  niceness?: number;
+  /** Reads the worker's CPU time and resident memory (default /proc); tests inject failures. */
+  sampleProcess?: (pid: number) => Promise<ProcessSample | undefined>;
 }
 
 export interface JobReport {
@@ -51,7 +67,8 @@ export interface JobReport {
   endOwnBytes: number;
 }
 
-export type WorkerExitReason = JobLimit | 'memory_budget' | 'crash' | 'recycle' | 'shutdown' | 'startup' | 'aborted';
+/** `unmeasured`: its CPU time or memory could not be read, so its limits could not be enforced. */
+export type WorkerExitReason = JobLimit | 'memory_budget' | 'unmeasured' | 'crash' | 'recycle' | 'shutdown' | 'startup' | 'aborted';
 
 /** The worker died, or was being stopped, before it took the job: the job never ran, so another worker may run it. */
 export class WorkerGoneError extends Error {
@@ -81,9 +98,24 @@ interface CurrentJob {
   reject: (err: Error) => void;
 }
 
+/** Whether a process exists (a zombie counts: its /proc entry is still readable). */
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export class WorkerProcess {
   readonly #child: ChildProcess;
   readonly #limits: WorkerLimits;
+  readonly #sampleProcess: (pid: number) => Promise<ProcessSample | undefined>;
+  /** The niceness to give the worker, if any. */
+  readonly #niceness: number | undefined;
+  /** The data channel (frame.ts): jobs out, answers back. Absent when the process could not be spawned. */
+  readonly #channel: Socket | undefined;
   readonly ready: Promise<void>;
   /** Resolves once the process has exited and its output and messages are all read, with why it exited. */
   readonly exited: Promise<WorkerExitReason>;
@@ -96,37 +128,53 @@ export class WorkerProcess {
   #started = false;
   #spent = false;
 
-  constructor(modulePath: string, limits: WorkerLimits) {
+  constructor(modulePath: string, limits: WorkerLimits, options: WorkerProcessOptions = {}) {
     this.#limits = limits;
+    this.#sampleProcess = options.sampleProcess ?? sampleProcess;
+    this.#niceness = options.niceness === undefined || options.niceness === 0 ? undefined : Math.min(19, getPriority() + options.niceness);
     const nodeArgs = [`--max-old-space-size=${limits.heapMib}`, `--max-semi-space-size=16`, '--stack-size=984'];
     const dataLimitBytes = (limits.dataLimitMib ?? limits.rssLimitMib + NODE_DATA_BASELINE_MIB) * MiB;
     const withDataLimit = limits.useDataLimit && PRLIMIT_PATH !== undefined;
+    // fd 2: stderr (V8's out-of-memory message), fd 3: IPC (unused but for the orphan check), fd 4 (DATA_CHANNEL_FD): the data channel.
+    const stdio: ('ignore' | 'pipe' | 'ipc')[] = ['ignore', 'ignore', 'pipe', 'ipc', 'pipe'];
     this.#child = fork(modulePath, [], {
       // prlimit sets RLIMIT_DATA on itself and execs node, so the limit is in force from the
-      // first instruction and the IPC channel (fd 3) is inherited unchanged.
+      // first instruction and the IPC channel (fd 3) and data channel (fd 4) are inherited unchanged.
       ...(withDataLimit
         ? { execPath: PRLIMIT_PATH, execArgv: [`--data=${dataLimitBytes}:${dataLimitBytes}`, process.execPath, ...nodeArgs] }
         : { execArgv: nodeArgs }),
-      serialization: 'advanced',
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      stdio,
       env: { ...process.env, NODE_OPTIONS: '' },
     });
+    // A socket pair (libuv's 'pipe'), so one descriptor carries both directions.
+    this.#channel = (this.#child.stdio[DATA_CHANNEL_FD] as Socket | null) ?? undefined;
+    this.#renice(false);
     this.#child.stderr?.setEncoding('utf8');
     this.#child.stderr?.on('data', (chunk: string) => {
       this.#stderrTail = (this.#stderrTail + chunk).slice(-STDERR_TAIL_BYTES);
     });
     this.ready = new Promise((resolve, reject) => {
-      this.#child.on('message', (message: ChildMessage) => {
-        if (message.type !== 'ready') return this.#onMessage(message);
-        this.#started = true;
-        resolve();
+      const reader = new FrameReader('chunks', (frame) => {
+        const message = frame.header as WorkerMessage;
+        if (message.type === 'ready') void this.#onReady().then(resolve, () => {});
+        else this.#onMessage(message, frame);
+      });
+      this.#channel?.on('data', (chunk: Buffer) => {
+        try {
+          reader.push(chunk);
+        } catch (err) {
+          this.#stderrTail += `\n${err instanceof Error ? err.message : String(err)}`;
+          this.kill('crash');
+        }
       });
       this.#child.once('close', () => reject(new InternalError(`diff worker exited during start-up: ${this.stderrTail || 'no output'}`)));
     });
     this.ready.catch(() => {});
+    // Write errors (the worker died mid-job) surface as its exit.
+    this.#channel?.on('error', () => {});
     this.#child.on('error', () => {}); // spawn errors surface as 'exit' too
     this.#child.once('exit', () => (this.#exited = true));
-    // 'close', not 'exit': it comes after stderr (V8's out-of-memory message) and the IPC channel
+    // 'close', not 'exit': it comes after stderr (V8's out-of-memory message) and the data channel
     // (a last 'accepted' or 'done') are read to the end, so the reason and the job's fate are known.
     this.exited = new Promise((resolve) => {
       this.#child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
@@ -146,7 +194,7 @@ export class WorkerProcess {
 
   /** Started, connected, not stopping, and fit for another job. */
   get usable(): boolean {
-    return this.#started && !this.#exited && this.#killReason === undefined && this.#child.connected && !this.#spent;
+    return this.#started && !this.#exited && this.#killReason === undefined && this.#channel !== undefined && this.#channel.writable && !this.#spent;
   }
 
   /** Holds a job (handed over, running, or ending). */
@@ -164,7 +212,47 @@ export class WorkerProcess {
   }
 
   /**
+   * The worker said it is ready. It is usable only if its limits can be enforced: its CPU time and
+   * memory must be readable (fail closed: otherwise it never takes a job, and counts as a failed
+   * start, so a host where /proc cannot be read ends with a broken pool rather than unlimited jobs).
+   */
+  async #onReady(): Promise<void> {
+    const pid = this.#child.pid;
+    this.#renice(true);
+    const [stats, memory] = pid === undefined ? [undefined, undefined] : await Promise.all([this.#sampleProcess(pid), sampleMemory(pid)]);
+    if (stats === undefined || memory === undefined) {
+      if (!this.#exited) this.#stderrTail += `\ncannot read the worker's CPU time and memory (/proc/${pid}): its limits could not be enforced`;
+      this.kill('startup');
+      throw new Error('unmeasurable');
+    }
+    this.#started = true;
+  }
+
+  /** Lowers the worker's scheduling priority: the process (at once) or every thread it has (`allThreads`). */
+  #renice(allThreads: boolean): void {
+    const pid = this.#child.pid;
+    const niceness = this.#niceness;
+    if (niceness === undefined || pid === undefined) return;
+    let tids = [pid];
+    if (allThreads) {
+      try {
+        tids = readdirSync(`/proc/${pid}/task`).map(Number);
+      } catch {
+        // No /proc: the main thread's priority (set at spawn) is what there is.
+      }
+    }
+    for (const tid of tids) {
+      try {
+        setPriority(tid, niceness);
+      } catch {
+        // The thread or process has already exited.
+      }
+    }
+  }
+
+  /**
    * Runs one job. Rejects with LimitExceededError (cpu/memory/wall) when the job is killed,
+   * OverloadedError (scope worker_limits) when its CPU time or memory cannot be read,
    * InternalError when the worker dies otherwise, and WorkerGoneError when the worker went away
    * before it took the job (the job never ran).
    */
@@ -186,44 +274,82 @@ export class WorkerProcess {
     let watchdog: NodeJS.Timeout | undefined;
     const onAbort = () => this.kill(abortKillReason(signal.reason));
     try {
-      if (this.usable && pid !== undefined) start = await sampleProcess(pid);
+      if (this.usable && pid !== undefined) start = await this.#sampleProcess(pid);
       // The process may have died or been stopped during that await (or before the job was handed over).
       if (isCurrent() && (!this.usable || pid === undefined)) this.#rejectCurrent(new WorkerGoneError('unavailable'));
       else if (isCurrent() && signal.aborted) this.#rejectCurrent(new InternalError('The job was stopped before it started', { reason: String(signal.reason) }));
-      else if (isCurrent()) {
-        report.peakRssBytes = start?.rssBytes ?? 0;
+      else if (isCurrent() && start === undefined) {
+        // Fail closed: a job whose CPU time and memory cannot be measured does not run unlimited.
+        this.kill('unmeasured');
+        this.#rejectCurrent(exitError('unmeasured', this.#limits, ''));
+      } else if (isCurrent()) {
+        report.peakRssBytes = start!.rssBytes;
         signal.addEventListener('abort', onAbort, { once: true });
         watchdog = setInterval(() => {
-          void sampleProcess(pid!).then((sample) => {
-            if (sample === undefined || !isCurrent()) return;
-            report.cpuMs = sample.cpuMs - (start?.cpuMs ?? 0);
+          void this.#sampleProcess(pid!).then((sample) => {
+            if (!isCurrent()) return;
+            if (sample === undefined) {
+              // Unreadable while the process is alive: its limits are off, so stop it (fail closed).
+              // A process that is gone is left to its exit, which says why it ended.
+              if (processExists(pid!)) this.kill('unmeasured');
+              return;
+            }
+            report.cpuMs = sample.cpuMs - start!.cpuMs;
             report.peakRssBytes = Math.max(report.peakRssBytes, sample.rssBytes);
             if (report.cpuMs > this.#limits.cpuLimitMs) this.kill('cpu');
             else if (sample.rssBytes > this.#limits.rssLimitMib * MiB) this.kill('memory');
           });
         }, this.#limits.watchdogIntervalMs);
         this.jobsRun += 1;
-        try {
-          this.#child.send({ type: 'job', id, job }, (err) => {
-            // A broken channel means the worker is going away; its exit settles the job.
-            if (err && this.#child.connected) this.kill('crash');
-          });
-        } catch (err) {
-          this.#rejectCurrent(new InternalError(`The job could not be sent to the diff worker: ${err instanceof Error ? err.message : String(err)}`));
-        }
+        this.#send(id, job);
       }
       return this.#checkMemoryOutcome(await outcome);
     } finally {
       clearInterval(watchdog);
       signal.removeEventListener('abort', onAbort);
       if (isCurrent()) this.#current = undefined;
-      if (entry?.accepted && pid !== undefined) {
-        const [end, endMemory] = await Promise.all([sampleProcess(pid), sampleMemory(pid)]);
-        if (end !== undefined) report.cpuMs = Math.max(report.cpuMs, end.cpuMs - (start?.cpuMs ?? 0));
+      if (entry?.accepted && pid !== undefined && start !== undefined) {
+        const [end, endMemory] = await Promise.all([this.#sampleProcess(pid), sampleMemory(pid)]);
+        if (end !== undefined) report.cpuMs = Math.max(report.cpuMs, end.cpuMs - start.cpuMs);
         if (endMemory !== undefined) report.endOwnBytes = endMemory.ownBytes;
+        // What it keeps cannot be measured: it takes no more jobs.
+        else if (end === undefined && processExists(pid)) this.kill('unmeasured');
       }
       options.onReport?.(report);
     }
+  }
+
+  /**
+   * Writes the job on the data channel: its parameters as the header, the two bodies as the raw
+   * payload, from the request's own buffers (no copy). The socket queues what the kernel does not
+   * take at once and writes it as the worker reads: the main thread never blocks on it.
+   */
+  #send(id: number, job: DiffJob): void {
+    const { bytes: aBytes, ...a } = job.a;
+    const { bytes: bBytes, ...b } = job.b;
+    const message: JobMessage = {
+      type: 'job',
+      id,
+      diffType: job.diffType,
+      a,
+      b,
+      aBytes: aBytes.byteLength,
+      bBytes: bBytes.byteLength,
+      options: job.options,
+      ignoreDecodingErrors: job.ignoreDecodingErrors,
+    };
+    let frame: Uint8Array[];
+    try {
+      frame = encodeFrame(message, [aBytes, bBytes]);
+    } catch (err) {
+      this.#rejectCurrent(new InternalError(`The job could not be sent to the diff worker: ${err instanceof Error ? err.message : String(err)}`));
+      return;
+    }
+    // A broken channel means the worker is going away; its exit settles the job.
+    const channel = this.#channel!;
+    channel.cork();
+    for (const part of frame) channel.write(part);
+    channel.uncork();
   }
 
   /** Kills the process (SIGKILL: a runaway job gets no chance to ignore it). Synchronous. */
@@ -239,7 +365,7 @@ export class WorkerProcess {
     return this.exited;
   }
 
-  #onMessage(message: ChildMessage): void {
+  #onMessage(message: WorkerMessage, frame: Frame): void {
     const current = this.#current;
     if (message.type === 'ready' || current === undefined || current.id !== message.id) return;
     if (!current.accepted) {
@@ -248,7 +374,7 @@ export class WorkerProcess {
     }
     if (message.type === 'done') {
       this.#current = undefined;
-      current.resolve(message.outcome);
+      current.resolve(message.ok ? { ok: true, chunks: frame.chunks, encodings: message.encodings } : { ok: false, error: message.error });
     }
   }
 
@@ -304,6 +430,15 @@ export function exitError(reason: WorkerExitReason, limits: WorkerLimits, stderr
         `The diff was stopped because the diffs running together went over the service's memory budget (${limits.memoryBudgetMib} MiB) and it was the largest; retry later`,
         { scope: 'service', memory_budget_mib: limits.memoryBudgetMib, retry_after_seconds: limits.retryAfterSeconds ?? 5 },
       );
+    case 'unmeasured':
+      // Fail closed, and not the client's fault: the service could not read the worker's CPU time or
+      // memory, so it would not run the job without limits. A fresh worker (or another replica) may
+      // well manage, hence 503 + Retry-After rather than a 500 that tells clients not to retry;
+      // if /proc stays unreadable, new workers fail their start-up check and the pool turns broken.
+      return new OverloadedError(
+        'The diff was stopped because its worker\'s CPU time or memory could not be read, so its limits could not be enforced; retry later',
+        { scope: 'worker_limits', retry_after_seconds: limits.retryAfterSeconds ?? 5 },
+      );
     case 'wall':
       return new LimitExceededError(`The diff did not finish within ${limits.deadlineMs} ms and was stopped (JOB_DEADLINE_MS)`, {
         limit: 'wall',
@@ -315,8 +450,8 @@ export function exitError(reason: WorkerExitReason, limits: WorkerLimits, stderr
   }
 }
 
-/** The job's result (an object, or escaped JSON text for `resultAs: 'json'`); throws the job's error. */
-export function outcomeToResult(outcome: DiffOutcome): Record<string, unknown> | JsonJobResult {
+/** The job's result as JSON text in chunks; throws the job's error. */
+export function outcomeToResult(outcome: DiffOutcome): JsonJobResult {
   if (!outcome.ok) throw deserializeError(outcome.error);
-  return 'json' in outcome ? { json: outcome.json, encodings: outcome.encodings } : outcome.result;
+  return jsonResultFromChunks(outcome);
 }

@@ -33,6 +33,10 @@ export async function startTestService(env: Record<string, string> = {}, options
     DRAIN_TIMEOUT_MS: '5000',
     MEMORY_LIMIT_MIB: '4096',
     UPSTREAM_BODY_TIMEOUT_MS: '3000',
+    // Workers at the main process's priority: on a shared, loaded test machine, niced workers starve
+    // behind every other process and hit JOB_DEADLINE_MS before the limit a test expects.
+    // (test/pool/limits.test.ts checks the niceness itself.)
+    WORKER_NICENESS: '0',
     ...env,
   });
   const service = await startService(config, options.logger ?? pino({ level: 'silent' }), {

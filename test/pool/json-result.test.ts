@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import express from 'express';
-import { escapedJsonBytes, spliceJsonObject } from '../../src/pool/json-result.ts';
+import { escapedJsonBytes, spliceJsonChunks, spliceJsonObject } from '../../src/pool/json-result.ts';
 
 const samples: Record<string, unknown>[] = [
   { diff: [[0, '<p>a & b</p>'], [1, '</script><script>alert(1)</script>']], change_count: 1 },
@@ -46,5 +46,22 @@ describe('JSON results made in the worker', () => {
 
   it('refuse a result that is not a JSON object', () => {
     assert.throws(() => spliceJsonObject({}, escapedJsonBytes([1]), {}), /not a JSON object/);
+  });
+
+  it('splice from chunks, split anywhere, into the same bytes without joining them first', async () => {
+    const head = { type: 'html_source_dmp', version: '0.1.0' };
+    const tail = { a_content_type: { media_type: 'text/html' }, b_content_type: { media_type: 'text/html<' } };
+    for (const result of samples) {
+      const json = escapedJsonBytes(result);
+      const expected = spliceJsonObject(head, json, tail);
+      // Every split into two chunks (a brace alone in its chunk included), and one byte per chunk.
+      for (let at = 0; at <= json.length; at += 1) {
+        assert.deepEqual(Buffer.concat(spliceJsonChunks(head, [json.subarray(0, at), json.subarray(at)], tail)), expected);
+      }
+      assert.deepEqual(Buffer.concat(spliceJsonChunks(head, [...json].map((byte) => Buffer.from([byte])), tail)), expected);
+      assert.equal(Buffer.concat(spliceJsonChunks({}, [json], {})).toString(), json.toString());
+    }
+    assert.throws(() => spliceJsonChunks({}, [escapedJsonBytes([1])], {}), /not a JSON object/);
+    assert.throws(() => spliceJsonChunks({}, [], {}), /not a JSON object/);
   });
 });

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { parseCfsQuota, parseCpuMax, parseMemoryLimit, readContainerResources } from '../../src/pool/cgroup.ts';
-import { parseStatCpuMs, parseStatmRssBytes, parseStatusMemory, sampleMemory, sampleProcess } from '../../src/pool/proc-stats.ts';
+import { parseStatCpuMs, parseStatRssBytes, parseStatmRssBytes, parseStatusMemory, sampleMemory, sampleProcess } from '../../src/pool/proc-stats.ts';
 import { derivePoolSizing, sizingProblem } from '../../src/pool/sizing.ts';
 import { startService } from '../../src/main.ts';
 
@@ -74,6 +74,10 @@ describe('/proc sampling', () => {
     const stat = '1234 (node worker) S 1 2 3 4 5 6 7 8 9 10 150 50 0 0 20 0 1 0 100 0 0';
     assert.equal(parseStatCpuMs(stat), 2000);
     assert.equal(parseStatmRssBytes('1000 256 10 1 0 100 0'), 256 * 4096);
+    assert.equal(parseStatRssBytes('1234 (node worker) S 1 2 3 4 5 6 7 8 9 10 150 50 0 0 20 0 1 0 100 4096000 300 0'), 300 * 4096);
+    // Field 24 of stat is statm's resident count: the same figure for a live process.
+    const [selfStat, selfStatm] = [readFileSync('/proc/self/stat', 'utf8'), readFileSync('/proc/self/statm', 'utf8')];
+    assert.ok(Math.abs(parseStatRssBytes(selfStat) - parseStatmRssBytes(selfStatm)) < 4 * MiB);
   });
 
   it('samples a live process and reports a gone one as undefined', async () => {
