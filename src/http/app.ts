@@ -14,6 +14,9 @@ import { toErrorResponse } from './error-map.ts';
 import { fetchVersions, readInlineVersions, validateSources, type LoadedVersion, type Side, type SideFetchOutcome, type VersionCheck } from './load-versions.ts';
 import type { Metrics } from './metrics.ts';
 import { lastValueWins, parseBooleanParam, parseContentTypeOption, parseHashParam, pickPassHeaders, refuseReservedParams } from './params.ts';
+import type { ContentTypeOption } from '../sniff/types.ts';
+import { createViewRouter } from './view/router.ts';
+import { OPENAPI_DOCUMENT } from './openapi.ts';
 
 export interface AppState {
   /** Set on SIGTERM: readiness fails, new diffs get 503. */
@@ -32,6 +35,32 @@ export interface AppDependencies {
   state?: AppState;
 }
 
+/** A diff request whose parameters have been validated (see parseDiffRequest). */
+export interface ParsedDiffRequest {
+  definition: DiffDefinition<any>;
+  params: Record<string, string>;
+  contentTypeOption: ContentTypeOption;
+  ignoreDecodingErrors: boolean;
+  options: unknown;
+  /** The versions' URLs for a GET; undefined for a POST (versions in the body). */
+  urls: Record<Side, string> | undefined;
+  hashes: Partial<Record<Side, string>>;
+}
+
+/** What runDiff got: both versions, the job's JSON, and what each fetch saw (GET only). */
+export interface DiffRun {
+  versions: Record<Side, LoadedVersion>;
+  result: JsonJobResult;
+  fetched: Partial<Record<Side, SideFetchOutcome>>;
+}
+
+/** The diff pipeline, for the viewer: the API's own steps (see createApp). */
+export interface DiffPipeline {
+  /** `params`: the request's own by default (the viewer narrows html_token's `include`). */
+  parseDiffRequest(req: Request, definition: DiffDefinition<any>, params?: Record<string, string>): ParsedDiffRequest;
+  runDiff(req: Request, res: Response, request: ParsedDiffRequest): Promise<DiffRun>;
+}
+
 export function diffSettingsFrom(config: Config): DiffSettings {
   return {
     insertionColor: config.insertionColor,
@@ -47,7 +76,7 @@ export function diffSettingsFrom(config: Config): DiffSettings {
 }
 
 const DIFF_TYPE_PATH = /^\/([A-Za-z0-9_]+)\/?$/;
-const FIXED_ROUTES = new Set(['/', '/healthcheck', '/healthz', '/readyz', '/metrics']);
+const FIXED_ROUTES = new Set(['/', '/healthcheck', '/healthz', '/readyz', '/metrics', '/openapi.json', '/view']);
 
 export function createApp(deps: AppDependencies): express.Express {
   const { config, pool, fetcher, bodyBudget, logger, metrics, diffTypes } = deps;
@@ -108,7 +137,13 @@ export function createApp(deps: AppDependencies): express.Express {
     next();
   });
 
-  app.get('/', (_req, res) => {
+  app.get('/', (req, res) => {
+    // A browser (Accept: text/html first) is sent to the viewer; API clients keep the JSON index.
+    res.vary('Accept');
+    if (req.accepts(['json', 'html']) === 'html') {
+      res.redirect(303, 'view');
+      return;
+    }
     res.json({ diff_types: [...diffTypes.keys()], version: VERSION });
   });
   app.get('/healthcheck', (_req, res) => {
@@ -147,12 +182,10 @@ export function createApp(deps: AppDependencies): express.Express {
     });
   };
 
-  const handleDiff = async (req: Request, res: Response): Promise<void> => {
-    const match = DIFF_TYPE_PATH.exec(req.path);
-    const definition = match === null ? undefined : diffTypes.get(match[1]!);
-    if (definition === undefined) throw noRouteError(req);
-    res.locals.diffType = definition.name;
-    const params = lastValueWins(req.query as Record<string, unknown>);
+  // The diff pipeline in two steps, shared by the API (handleDiff) and the viewer (src/http/view):
+  // parseDiffRequest validates (every 400 comes before a 304 or a fetch); runDiff admits, loads
+  // both versions and runs the job.
+  const parseDiffRequest = (req: Request, definition: DiffDefinition<any>, params = lastValueWins(req.query as Record<string, unknown>)): ParsedDiffRequest => {
     refuseReservedParams(params);
     const contentTypeOption = parseContentTypeOption(params.content_type_options);
     const ignoreDecodingErrors = parseBooleanParam(params.ignore_decoding_errors);
@@ -162,16 +195,11 @@ export function createApp(deps: AppDependencies): express.Express {
     // Validated before the 304: a request that cannot succeed gets its 400, cached or not.
     const urls = isGet ? validateSources(params, ingestLimits) : undefined;
     const hashes = { ...optional('a', parseHashParam(params.a_hash, 'a_hash')), ...optional('b', parseHashParam(params.b_hash, 'b_hash')) };
+    return { definition, params, contentTypeOption, ignoreDecodingErrors, options, urls, hashes };
+  };
 
-    if (isGet) {
-      const etag = `W/"${createHash('sha256').update(`${VERSION}\n${settingsTag}\nGET\n${req.path}\n${canonicalQuery(params)}`).digest('base64url').slice(0, 27)}"`;
-      res.setHeader('ETag', etag);
-      if (etagMatches(req.headers['if-none-match'], etag)) {
-        res.status(304).end();
-        return;
-      }
-    }
-
+  const runDiff = async (req: Request, res: Response, request: ParsedDiffRequest): Promise<DiffRun> => {
+    const { definition, params, contentTypeOption, ignoreDecodingErrors, options, urls, hashes } = request;
     // Take a place before fetching anything: an overloaded service (queue full, too many requests in
     // flight) answers 503 without touching upstreams, and the drain waits for this request.
     if (state.shuttingDown) throw new OverloadedError('The service is shutting down; retry on another instance', { retry_after_seconds: config.retryAfterSeconds });
@@ -192,12 +220,16 @@ export function createApp(deps: AppDependencies): express.Express {
     const log = res.locals.log as Record<string, unknown>;
     let versions: Record<Side, LoadedVersion>;
     let result: JsonJobResult;
+    const fetched: DiffRun['fetched'] = {};
     const fetchStarted = Date.now();
     let jobStarted: number | undefined;
     try {
       if (urls !== undefined) {
         // Each side is logged as its fetch settles, so a failed request's line still says what each side got.
-        const onSettled = (side: Side, outcome: SideFetchOutcome) => Object.assign(log, sideLogFields(side, outcome));
+        const onSettled = (side: Side, outcome: SideFetchOutcome) => {
+          fetched[side] = outcome;
+          Object.assign(log, sideLogFields(side, outcome));
+        };
         versions = await fetchVersions(fetcher, { urls, hashes, passHeaders: pickPassHeaders(params.pass_headers, req.headers), signal: disconnected.signal, reservation, onSettled }, check);
       } else {
         versions = await readInlineVersions(req, { maxBodyBytes: config.maxBodyBytes, maxPostBytes, reservation }, check, disconnected.signal);
@@ -218,6 +250,26 @@ export function createApp(deps: AppDependencies): express.Express {
       if (jobStarted === undefined) log.fetch_ms = Date.now() - fetchStarted;
       else log.job_ms = Date.now() - jobStarted;
     }
+    return { versions, result, fetched };
+  };
+
+  const handleDiff = async (req: Request, res: Response): Promise<void> => {
+    const match = DIFF_TYPE_PATH.exec(req.path);
+    const definition = match === null ? undefined : diffTypes.get(match[1]!);
+    if (definition === undefined) throw noRouteError(req);
+    res.locals.diffType = definition.name;
+    const request = parseDiffRequest(req, definition);
+    const { params } = request;
+    const isGet = request.urls !== undefined;
+    if (isGet) {
+      const etag = `W/"${createHash('sha256').update(`${VERSION}\n${settingsTag}\nGET\n${req.path}\n${canonicalQuery(params)}`).digest('base64url').slice(0, 27)}"`;
+      res.setHeader('ETag', etag);
+      if (etagMatches(req.headers['if-none-match'], etag)) {
+        res.status(304).end();
+        return;
+      }
+    }
+    const { versions, result } = await runDiff(req, res, request);
     // Diff output may embed page markup (html_token, links); never let a browser run it as a page.
     res.setHeader('Content-Security-Policy', 'sandbox');
     res.setHeader('X-Content-Type-Options', 'nosniff');
@@ -236,6 +288,10 @@ export function createApp(deps: AppDependencies): express.Express {
     );
     return work;
   };
+  app.get('/openapi.json', (_req, res) => {
+    res.json(OPENAPI_DOCUMENT);
+  });
+  app.use('/view', createViewRouter({ diffTypes, pipeline: { parseDiffRequest, runDiff }, logger, debug: config.debug }));
   app.get(/^\/[^/]+\/?$/, trackedDiff);
   app.post(/^\/[^/]+\/?$/, trackedDiff);
   app.use((req, _res, next) => next(noRouteError(req)));
