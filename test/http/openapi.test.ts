@@ -65,7 +65,7 @@ after(async () => {
 describe('the OpenAPI document', () => {
   test('is a valid OpenAPI 3.1 document', async () => {
     const validator = new Validator();
-    const result = await validator.validate(structuredClone(OPENAPI_DOCUMENT) as object);
+    const result = await validator.validate(structuredClone(OPENAPI_DOCUMENT) as Parameters<Validator["validate"]>[0]);
     assert.equal(validator.version, '3.1');
     assert.ok(result.valid, JSON.stringify(result.errors, null, 2));
   });

@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 // The viewer in a real browser (headless Chromium): real page pairs from fixtures/, served by a
 // local upstream with a stylesheet of their own. One browser for the whole file.
 import assert from 'node:assert/strict';
@@ -78,10 +80,16 @@ async function open(path: string, options: { javascript?: boolean } = {}): Promi
   return { page, requests };
 }
 
-async function apiCounts(diffType: string, params: Record<string, string>): Promise<Record<string, number>> {
+interface Counts {
+  change_count: number;
+  insertions_count?: number;
+  deletions_count?: number;
+}
+
+async function apiCounts(diffType: string, params: Record<string, string>): Promise<Counts> {
   const res = await service.get(`/${diffType}?${query(params)}`);
   assert.equal(res.status, 200);
-  return (await res.json()) as Record<string, number>;
+  return (await res.json()) as Counts;
 }
 
 /** Waits for the viewer script to have found the changes. */
