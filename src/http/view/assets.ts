@@ -64,8 +64,15 @@ export const VIEWER_SCRIPT = `'use strict';
     if (current >= 0) changes[current].forEach(function (el) { el.classList.remove('dg-current'); });
     current = (index + changes.length) % changes.length;
     changes[current].forEach(function (el) { el.classList.add('dg-current'); });
-    changes[current][0].scrollIntoView({ block: 'center', inline: 'nearest', behavior: 'instant' });
+    reveal(changes[current][0]);
     counter.textContent = 'change ' + (current + 1) + ' of ' + changes.length;
+  }
+  // In the frame, scroll the frame only: the header with the counter stays where it is.
+  function reveal(el) {
+    var win = el.ownerDocument.defaultView;
+    if (win === window) { el.scrollIntoView({ block: 'center', behavior: 'instant' }); return; }
+    var rect = el.getBoundingClientRect();
+    win.scrollTo({ top: Math.max(0, rect.top + win.scrollY - win.innerHeight / 3), left: Math.max(0, rect.left + win.scrollX - win.innerWidth / 2), behavior: 'instant' });
   }
   function onKey(event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
@@ -116,6 +123,7 @@ table.dg-versions th, table.dg-versions td { text-align: left; padding: 0.15rem 
 table.dg-versions td.dg-url { max-width: 40rem; overflow-wrap: anywhere; }
 .dg-summary { display: flex; flex-wrap: wrap; gap: 1.25rem; align-items: center; font-size: 0.95rem; }
 .dg-counts strong { font-variant-numeric: tabular-nums; }
+.dg-counts span + span { margin-left: 0.75em; }
 .dg-legend ins, .dg-legend del { padding: 0 0.3em; }
 .dg-links { font-size: 0.85rem; }
 ins, .dg-ins { background: var(--ins-bg); color: var(--ins-fg); text-decoration: underline; text-decoration-thickness: 1px; }
@@ -127,6 +135,10 @@ nav.dg-nav button { font: inherit; padding: 0.15rem 0.6rem; }
 .dg-tabs a[aria-current=page] { background: #fff; font-weight: 600; }
 main.dg-main { padding: 0 1rem 1rem; }
 iframe.dg-frame { display: block; width: 100%; height: calc(100vh - 3rem); min-height: 30rem; border: 1px solid var(--line); background: #fff; }
+/* A page with a frame fills the window: the header stays, the frame scrolls. */
+body.dg-fill { height: 100vh; display: flex; flex-direction: column; }
+body.dg-fill main.dg-main { flex: 1; display: flex; flex-direction: column; min-height: 0; }
+body.dg-fill iframe.dg-frame { flex: 1; height: auto; min-height: 20rem; }
 table.dg-text { border-collapse: collapse; width: 100%; font: 13px/1.5 ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; margin-top: 0.75rem; }
 table.dg-text td { vertical-align: top; padding: 0 0.5rem; white-space: pre-wrap; overflow-wrap: anywhere; }
 table.dg-text td.dg-ln { width: 1%; min-width: 3.5em; text-align: right; color: var(--muted); user-select: none; border-right: 1px solid var(--line); white-space: nowrap; }

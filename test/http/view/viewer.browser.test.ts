@@ -15,7 +15,11 @@ const pages = (name: string) => readFileSync(fileURLToPath(new URL(`../../../fix
 const examples = (name: string) => readFileSync(fileURLToPath(new URL(`../../../fixtures/examples/${name}`, import.meta.url)), 'utf8');
 
 /** The page's own stylesheet (the fixtures link ../_static/pydoctheme.css): a colour nothing else sets. */
-const PAGE_CSS = 'body { border-top: 7px solid rgb(1, 2, 3); }';
+const PAGE_CSS = [
+  'body { border-top: 7px solid rgb(1, 2, 3); margin: 0; font-family: "DejaVu Sans", Arial, sans-serif; font-size: 15px; color: #222; }',
+  'div.related { background: #2b5b84; color: #fff; padding: 0.3em 1em; } div.related a { color: #fff; } div.related ul { margin: 0; padding: 0; list-style: none; } div.related li { display: inline; }',
+  'div.body { max-width: 52em; padding: 0 2em; line-height: 1.5; } h1 { color: #1a3d5c; font-weight: normal; } a { color: #0b5394; }',
+].join('\n');
 const PAIRS = ['00-tutorial_whatnow', '08-library_heapq', '13-faq_library'];
 
 /** Would mark the page and call home if they ever ran. `FOREIGN` is another origin that must never be asked. */
