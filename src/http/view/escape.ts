@@ -10,6 +10,15 @@ export function escapeHtml(value: string): string {
   return value.replace(SPECIALS, (c) => REPLACEMENTS[c]!);
 }
 
+/**
+ * For a large value inside a double-quoted attribute (a whole page in `srcdoc`): there only `"`
+ * ends the value and `&` starts a reference, so escaping those two is enough, and it is several
+ * times faster than escapeHtml on a page-sized string, with a smaller result.
+ */
+export function escapeQuotedAttribute(value: string): string {
+  return value.replaceAll('&', '&amp;').replaceAll('"', '&quot;');
+}
+
 /** A tagged template whose interpolations are escaped, except those wrapped in `raw()`. */
 export function html(strings: TemplateStringsArray, ...values: unknown[]): RawHtml {
   let out = strings[0]!;

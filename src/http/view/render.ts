@@ -2,7 +2,7 @@
 // not by the diff type's name, so a new diff type with a known shape (dmp segments, say) gets a
 // proper view without a change here; an unknown shape is shown as JSON.
 import { FRAME_CSS } from './assets.ts';
-import { html, raw, type RawHtml } from './escape.ts';
+import { escapeQuotedAttribute, html, raw, type RawHtml } from './escape.ts';
 
 type Segment = [number, string];
 
@@ -63,7 +63,7 @@ function renderHtmlToken(result: Record<string, unknown>, context: RenderContext
   // it is safe only because allow-scripts is absent, so no code in the frame can use that access:
   // never add both. credentialless: the frame's requests carry no cookies (Chromium; elsewhere the
   // opaque-origin-free sandbox still sends no SameSite=Lax cookies, and the CSP limits hosts).
-  const frame = html`<iframe id="dg-frame" class="dg-frame" title="${tab} view of the diffed page" sandbox="allow-same-origin" credentialless referrerpolicy="no-referrer" loading="eager" srcdoc="${prepareFrameDocument(documentHtml, base)}"></iframe>`;
+  const frame = html`<iframe id="dg-frame" class="dg-frame" title="${tab} view of the diffed page" sandbox="allow-same-origin" credentialless referrerpolicy="no-referrer" loading="eager" srcdoc="${raw(escapeQuotedAttribute(prepareFrameDocument(documentHtml, base)))}"></iframe>`;
   return { body: html`<nav class="dg-tabs" aria-label="Views">${tabs}</nav>${frame}`, changeCount };
 }
 
@@ -208,5 +208,5 @@ function renderLinkEntries(entries: LinkEntry[]): RenderedBody {
 function renderLinksDocument(documentHtml: string): RenderedBody {
   const style = '<style>[wm-deleted] td,del.wm-diff{text-decoration:line-through !important}</style>';
   const withStyle = /<\/head>/i.test(documentHtml) ? documentHtml.replace(/<\/head>/i, `${style}</head>`) : style + documentHtml;
-  return { body: html`<iframe class="dg-frame" title="links table" sandbox="" referrerpolicy="no-referrer" srcdoc="${withStyle}"></iframe>` };
+  return { body: html`<iframe class="dg-frame" title="links table" sandbox="" referrerpolicy="no-referrer" srcdoc="${raw(escapeQuotedAttribute(withStyle))}"></iframe>` };
 }
