@@ -22,21 +22,15 @@ export const VIEWER_SCRIPT = `'use strict';
   var changes = [];
   var current = -1;
 
-  // html_token: one change is a run of markers of one kind with nothing visible between them,
-  // not inside one block boundary (html_token closes markers at every tag).
-  var BLOCK = /^(ADDRESS|ARTICLE|ASIDE|BLOCKQUOTE|BODY|BR|CAPTION|DD|DETAILS|DIALOG|DIV|DL|DT|FIELDSET|FIGCAPTION|FIGURE|FOOTER|FORM|H[1-6]|HEADER|HR|LI|MAIN|NAV|OL|P|PRE|SECTION|SUMMARY|TABLE|TBODY|TD|TFOOT|TH|THEAD|TR|UL)$/;
+  // html_token: one change is a run of markers of one kind with nothing visible between them (no
+  // text, no image): html_token closes a marker at every tag, so one change is often several.
   function sameChange(doc, left, right) {
     if (left.tagName !== right.tagName) return false;
     var range = doc.createRange();
     range.setStartAfter(left);
     range.setEndBefore(right);
     if (range.toString().trim() !== '') return false;
-    var between = range.cloneContents().querySelectorAll('*');
-    for (var i = 0; i < between.length; i++) if (BLOCK.test(between[i].tagName) || between[i].tagName === 'IMG') return false;
-    var a = left.parentNode, b = right.parentNode;
-    for (var node = a; node && node !== doc.body; node = node.parentNode) if (BLOCK.test(node.nodeName) && !node.contains(right)) return false;
-    for (var node2 = b; node2 && node2 !== doc.body; node2 = node2.parentNode) if (BLOCK.test(node2.nodeName) && !node2.contains(left)) return false;
-    return true;
+    return range.cloneContents().querySelector('img, svg, video, audio, iframe, object, embed, input, select, textarea, button, canvas') === null;
   }
   function frameChanges(doc) {
     var markers = doc.body ? doc.body.querySelectorAll('ins.wm-diff, del.wm-diff') : [];

@@ -3,7 +3,7 @@
 // The viewer in a real browser (headless Chromium): real page pairs from fixtures/, served by a
 // local upstream with a stylesheet of their own. One browser for the whole file.
 import assert from 'node:assert/strict';
-import { readFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'puppeteer-core';
@@ -21,6 +21,10 @@ const PAGE_CSS = [
   'div.body { max-width: 52em; padding: 0 2em; line-height: 1.5; } h1 { color: #1a3d5c; font-weight: normal; } a { color: #0b5394; }',
 ].join('\n');
 const PAIRS = ['00-tutorial_whatnow', '08-library_heapq', '13-faq_library'];
+const ALL_PAIRS = readdirSync(fileURLToPath(new URL('../../../fixtures/pages/', import.meta.url)))
+  .filter((name) => name.endsWith('.a.html'))
+  .map((name) => name.slice(0, -'.a.html'.length))
+  .sort();
 
 /** Would mark the page and call home if they ever ran. `FOREIGN` is another origin that must never be asked. */
 function hostile(html: string, foreign: string): string {
@@ -42,7 +46,7 @@ before(async () => {
   foreign = await startUpstream({});
   const foreignOrigin = foreign.url('').replace(/\/$/, '');
   const routes: Record<string, Handler> = {};
-  for (const id of PAIRS) {
+  for (const id of ALL_PAIRS) {
     routes[`/${id}/a/page.html`] = serve(hostile(pages(`${id}.a.html`), foreignOrigin), 'text/html; charset=utf-8');
     routes[`/${id}/b/page.html`] = serve(hostile(pages(`${id}.b.html`), foreignOrigin), 'text/html; charset=utf-8');
     routes[`/${id}/_static/pydoctheme.css`] = serve(PAGE_CSS, 'text/css');
@@ -171,6 +175,43 @@ describe('html_token in the viewer', () => {
       }
     });
   }
+
+  // The viewer groups html_token's markers into changes itself (one change is often several
+  // markers). Every pair in combined, and both single-side tabs of the pairs where an earlier
+  // grouping rule (block boundaries end a change) was wrong in either direction.
+  const TAB_PAIRS = new Set(['03-library_atexit', '04-library_urllib.robotparser', '07-library_code']);
+  test('every real page pair: the counter finds exactly the changes html_token counts', async () => {
+    const page = await browser.browser.newPage();
+    try {
+      for (const id of ALL_PAIRS) {
+        const expected = await apiCounts('html_token', { ...versions(id), include: 'all' });
+        const tabs = [['combined', expected.change_count], ['insertions', expected.insertions_count], ['deletions', expected.deletions_count]] as const;
+        for (const [include, count] of TAB_PAIRS.has(id) ? tabs : tabs.slice(0, 1)) {
+          await page.goto(`${service.base}/view/html_token?${query({ ...versions(id), include })}`, { waitUntil: 'load', timeout: 120_000 });
+          const { text, mismatch } = await navReady(page);
+          assert.equal(mismatch, null, `${id} ${include}: the viewer found ${mismatch} changes, html_token counts ${count}`);
+          assert.equal(text, `${count} changes (press n)`, `${id} ${include}`);
+        }
+      }
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('n and p also work with the focus inside the diffed page', async () => {
+    const params = versions(PAIRS[0]!);
+    const { page } = await open(`/view/html_token?${query(params)}`);
+    try {
+      await navReady(page);
+      const box = await (await page.$('#dg-frame'))!.boundingBox();
+      await page.mouse.click(box!.x + box!.width - 20, box!.y + 40);
+      await page.keyboard.press('n');
+      await page.keyboard.press('n');
+      assert.match((await page.$eval('#dg-counter', (el) => el.textContent)) ?? '', /^change 2 of \d+$/);
+    } finally {
+      await page.close();
+    }
+  });
 
   test('the deletions tab shows the old page, resolved against version a', async () => {
     const params = versions(PAIRS[0]!);
