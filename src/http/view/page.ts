@@ -28,6 +28,8 @@ export interface PageModel {
   /** The error the diff ended with (status and the API's JSON body). */
   error?: { status: number; body: Record<string, unknown> };
   body?: RawHtml;
+  /** The body is a frame that should fill the window. */
+  fill?: boolean;
   changeCount?: number;
 }
 
@@ -35,7 +37,7 @@ export function renderPage(model: PageModel): string {
   const title = model.diffType === undefined ? 'diffguard viewer' : `${model.diffType} · diffguard viewer`;
   return `<!DOCTYPE html>${html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer"><title>${title}</title><link rel="stylesheet" href="${ASSET_PATH}/viewer.css?v=${ASSET_VERSION}">${
     model.changeCount === undefined ? '' : html`<script src="${ASSET_PATH}/viewer.js?v=${ASSET_VERSION}" integrity="${VIEWER_SCRIPT_HASH}" defer></script>`
-  }</head><body${raw(model.body?.value.includes('<iframe') ? ' class="dg-fill"' : '')}><header class="dg-header"><h1><a href="${VIEW_PATH}">diffguard viewer</a></h1>${form(model)}${model.sides === undefined ? '' : versions(model.sides)}${summary(model)}</header><main class="dg-main">${
+  }</head><body${raw(model.fill === true ? ' class="dg-fill"' : '')}><header class="dg-header"><h1><a href="${VIEW_PATH}">diffguard viewer</a></h1>${form(model)}${model.sides === undefined ? '' : versions(model.sides)}${summary(model)}</header><main class="dg-main">${
     model.error === undefined ? '' : errorBox(model.error)
   }${model.body ?? ''}</main></body></html>`}`;
 }

@@ -19,6 +19,8 @@ export interface RenderedBody {
   body: RawHtml;
   /** Changes the navigation steps through; undefined: no navigation. */
   changeCount?: number;
+  /** The body is a frame that fills the window. */
+  fill?: boolean;
 }
 
 export function renderResult(result: Record<string, unknown>, context: RenderContext): RenderedBody {
@@ -64,7 +66,7 @@ function renderHtmlToken(result: Record<string, unknown>, context: RenderContext
   // never add both. credentialless: the frame's requests carry no cookies (Chromium; elsewhere the
   // opaque-origin-free sandbox still sends no SameSite=Lax cookies, and the CSP limits hosts).
   const frame = html`<iframe id="dg-frame" class="dg-frame" title="${tab} view of the diffed page" sandbox="allow-same-origin" credentialless referrerpolicy="no-referrer" loading="eager" srcdoc="${raw(escapeQuotedAttribute(prepareFrameDocument(documentHtml, base)))}"></iframe>`;
-  return { body: html`<nav class="dg-tabs" aria-label="Views">${tabs}</nav>${frame}`, changeCount };
+  return { body: html`<nav class="dg-tabs" aria-label="Views">${tabs}</nav>${frame}`, changeCount, fill: true };
 }
 
 /**
@@ -208,5 +210,5 @@ function renderLinkEntries(entries: LinkEntry[]): RenderedBody {
 function renderLinksDocument(documentHtml: string): RenderedBody {
   const style = '<style>[wm-deleted] td,del.wm-diff{text-decoration:line-through !important}</style>';
   const withStyle = /<\/head>/i.test(documentHtml) ? documentHtml.replace(/<\/head>/i, `${style}</head>`) : style + documentHtml;
-  return { body: html`<iframe class="dg-frame" title="links table" sandbox="" referrerpolicy="no-referrer" srcdoc="${raw(escapeQuotedAttribute(withStyle))}"></iframe>` };
+  return { body: html`<iframe class="dg-frame" title="links table" sandbox="" referrerpolicy="no-referrer" srcdoc="${raw(escapeQuotedAttribute(withStyle))}"></iframe>`, fill: true };
 }

@@ -136,7 +136,7 @@ export function createViewRouter(deps: ViewDependencies): express.Router {
     sendPage(
       res,
       200,
-      { ...model, params: jobParams, sides, result: parsed, body: rendered.body, ...(rendered.changeCount === undefined ? {} : { changeCount: rendered.changeCount }) },
+      { ...model, params: jobParams, sides, result: parsed, body: rendered.body, fill: rendered.fill === true, ...(rendered.changeCount === undefined ? {} : { changeCount: rendered.changeCount }) },
       [sides.a.url, sides.b.url, sides.a.finalUrl, sides.b.finalUrl],
     );
   });
