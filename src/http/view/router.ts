@@ -100,6 +100,8 @@ export function createViewRouter(deps: ViewDependencies): express.Router {
       sendError(res, new UnknownDiffTypeError(`Unknown diff type \`${req.params.diffType}\`; choose one below.`, { diff_types: names }), model);
       return;
     }
+    // The request line says which diff a viewer page ran (the request metric keeps it apart, as `other`).
+    Object.assign(res.locals.log as Record<string, unknown>, { view: true, diff_type: definition.name });
     // No versions yet: just the form, with this diff type chosen.
     if (!params.a && !params.b) {
       sendPage(res, 200, model);
