@@ -56,7 +56,8 @@ export function createViewRouter(deps: ViewDependencies): express.Router {
     res.setHeader('Content-Security-Policy', viewerCsp(sourceUrls));
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'no-referrer');
-    res.send(renderPage(model));
+    // Encoded once here: a string would be measured and then encoded by express (two passes over a page-sized string).
+    res.send(Buffer.from(renderPage(model), 'utf8'));
   };
 
   const sendError = (res: Response, err: unknown, model: PageModel) => {
