@@ -198,11 +198,13 @@ async function main(): Promise<void> {
       }
     }
 
+    const viewerRow = await measureViewer(service, corpus, pairs);
+
     const restarts = await scrapeMetrics(service.baseUrl);
     const workerRestarts = Object.fromEntries(restarts.filter((s) => s.name === 'diffguard_worker_restarts_total').map((s) => [s.labels.reason ?? '', s.value]));
-    const markdown = `${renderMarkdown(environment, loadRows, scalingRows, idleRss, idlePss, workerRestarts)}\n\n${measureEncodingDetection()}`;
+    const markdown = `${renderMarkdown(environment, loadRows, scalingRows, idleRss, idlePss, workerRestarts)}\n\n${renderViewerMarkdown(viewerRow)}\n\n${measureEncodingDetection()}`;
     process.stdout.write(`${markdown}\n`);
-    const file = writeResults(repoRoot, 'bench', { environment, settings: { runs, duration_s: durationS, concurrencies, quick, scaling_reps: scalingReps }, idle_rss_bytes: idleRss, idle_pss_bytes: idlePss, load: loadRows, scaling: scalingRows, worker_restarts: workerRestarts, elapsed_s: (Date.now() - started) / 1000 }, markdown);
+    const file = writeResults(repoRoot, 'bench', { environment, settings: { runs, duration_s: durationS, concurrencies, quick, scaling_reps: scalingReps }, idle_rss_bytes: idleRss, idle_pss_bytes: idlePss, load: loadRows, scaling: scalingRows, viewer: viewerRow, worker_restarts: workerRestarts, elapsed_s: (Date.now() - started) / 1000 }, markdown);
     log(`wrote ${path.relative(repoRoot, file)} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
     if (service.exit !== undefined) throw new Error(`the service exited during the benchmark: ${JSON.stringify(service.exit)}`);
   } finally {
@@ -210,6 +212,61 @@ async function main(): Promise<void> {
     await service.stop();
     await corpus.close();
   }
+}
+
+interface ViewerRow {
+  pair: string;
+  a_bytes: number;
+  b_bytes: number;
+  requests: number;
+  api_median_ms: number;
+  viewer_median_ms: number;
+  ratio: number;
+  viewer_bytes: number;
+}
+
+/** Target of issue #16: the viewer page costs at most 1.2× the html_token answer it is built from. */
+const VIEWER_TARGET_RATIO = 1.2;
+
+/**
+ * The viewer page for the largest page pair against the same html_token API call, requests
+ * interleaved (API, viewer, API, …) so load from elsewhere hits both alike; medians.
+ */
+async function measureViewer(service: ServiceProcess, corpus: StaticServer, pairs: readonly { id: string; a: Buffer; b: Buffer }[]): Promise<ViewerRow> {
+  const largest = [...pairs].sort((x, y) => y.a.byteLength + y.b.byteLength - (x.a.byteLength + x.b.byteLength))[0]!;
+  const query = `a=${encodeURIComponent(`${corpus.baseUrl}/pages/${largest.id}.a.html`)}&b=${encodeURIComponent(`${corpus.baseUrl}/pages/${largest.id}.b.html`)}`;
+  const agent = createAgent(60_000);
+  const requests = quick ? 8 : 20;
+  const api: number[] = [];
+  const viewer: number[] = [];
+  let viewerBytes = 0;
+  try {
+    for (let i = -2; i < requests; i += 1) {
+      const apiAnswer = await timedGet(`${service.baseUrl}/html_token?${query}`, agent, 60_000);
+      const viewerAnswer = await timedGet(`${service.baseUrl}/view/html_token?${query}`, agent, 60_000);
+      if (apiAnswer.status !== 200 || viewerAnswer.status !== 200) throw new Error(`viewer benchmark: API ${apiAnswer.status}, viewer ${viewerAnswer.status}`);
+      if (i < 0) continue; // warm-up
+      api.push(apiAnswer.ms);
+      viewer.push(viewerAnswer.ms);
+      viewerBytes = viewerAnswer.responseBytes;
+    }
+  } finally {
+    await agent.close();
+  }
+  const row = { pair: largest.id, a_bytes: largest.a.byteLength, b_bytes: largest.b.byteLength, requests, api_median_ms: median(api), viewer_median_ms: median(viewer), ratio: median(viewer) / median(api), viewer_bytes: viewerBytes };
+  log(`viewer ${largest.id}: API ${fmt(row.api_median_ms, 0)} ms, viewer ${fmt(row.viewer_median_ms, 0)} ms (× ${fmt(row.ratio, 2)})`);
+  return row;
+}
+
+function renderViewerMarkdown(row: ViewerRow): string {
+  return [
+    `#### Viewer page vs the html_token API call (largest pair, ${row.requests} interleaved requests each, median)`,
+    '',
+    markdownTable(
+      ['pair', 'a / b bytes', 'API html_token ms', 'viewer page ms', 'viewer / API', `target ≤ ${VIEWER_TARGET_RATIO}`],
+      [[row.pair, `${row.a_bytes} / ${row.b_bytes}`, fmt(row.api_median_ms, 0), fmt(row.viewer_median_ms, 0), fmt(row.ratio, 2), row.ratio <= VIEWER_TARGET_RATIO ? 'met' : 'MISSED']],
+    ),
+  ].join('\n');
 }
 
 function renderMarkdown(env: ReturnType<typeof runEnvironment>, rows: LoadRow[], scaling: ScalingRow[], idleRss: number, idlePss: number, restarts: Record<string, number>): string {

@@ -16,6 +16,9 @@ import type { ErrorReporter } from './sentry.ts';
 import { fetchVersions, readInlineVersions, validateSources, type LoadedVersion, type Side, type SideFetchOutcome, type VersionCheck } from './load-versions.ts';
 import type { Metrics } from './metrics.ts';
 import { lastValueWins, parseBooleanParam, parseContentTypeOption, parseHashParam, pickPassHeaders, refuseReservedParams } from './params.ts';
+import type { ContentTypeOption } from '../sniff/types.ts';
+import { createViewRouter } from './view/router.ts';
+import { OPENAPI_DOCUMENT } from './openapi.ts';
 
 export interface AppState {
   /** Set on SIGTERM: readiness fails, new diffs get 503. */
@@ -36,6 +39,34 @@ export interface AppDependencies {
   errorReporter?: ErrorReporter | undefined;
 }
 
+/** A diff request whose parameters have been validated (see parseDiffRequest). */
+export interface ParsedDiffRequest {
+  definition: DiffDefinition<any>;
+  params: Record<string, string>;
+  contentTypeOption: ContentTypeOption;
+  ignoreDecodingErrors: boolean;
+  options: unknown;
+  /** The versions' URLs for a GET; undefined for a POST (versions in the body). */
+  urls: Record<Side, string> | undefined;
+  hashes: Partial<Record<Side, string>>;
+  /** The request headers named by `pass_headers` (GET only), sent to both upstreams and part of the ETag. */
+  passHeaders: Record<string, string>;
+}
+
+/** What runDiff got: both versions, the job's JSON, and what each fetch saw (GET only). */
+export interface DiffRun {
+  versions: Record<Side, LoadedVersion>;
+  result: JsonJobResult;
+  fetched: Partial<Record<Side, SideFetchOutcome>>;
+}
+
+/** The diff pipeline, for the viewer: the API's own steps (see createApp). */
+export interface DiffPipeline {
+  /** `params`: the request's own by default (the viewer narrows html_token's `include`). */
+  parseDiffRequest(req: Request, definition: DiffDefinition<any>, params?: Record<string, string>): ParsedDiffRequest;
+  runDiff(req: Request, res: Response, request: ParsedDiffRequest): Promise<DiffRun>;
+}
+
 export function diffSettingsFrom(config: Config): DiffSettings {
   return {
     insertionColor: config.insertionColor,
@@ -51,7 +82,7 @@ export function diffSettingsFrom(config: Config): DiffSettings {
 }
 
 const DIFF_TYPE_PATH = /^\/([A-Za-z0-9_]+)\/?$/;
-const FIXED_ROUTES = new Set(['/', '/healthcheck', '/healthz', '/readyz', '/metrics']);
+const FIXED_ROUTES = new Set(['/', '/healthcheck', '/healthz', '/readyz', '/metrics', '/openapi.json', '/view']);
 
 export function createApp(deps: AppDependencies): express.Express {
   const { config, pool, fetcher, bodyBudget, logger, metrics, diffTypes } = deps;
@@ -116,7 +147,13 @@ export function createApp(deps: AppDependencies): express.Express {
     next();
   });
 
-  app.get('/', (_req, res) => {
+  app.get('/', (req, res) => {
+    // A browser (Accept: text/html first) is sent to the viewer; API clients keep the JSON index.
+    res.vary('Accept');
+    if (req.accepts(['json', 'html']) === 'html') {
+      res.redirect(303, 'view');
+      return;
+    }
     res.json({ diff_types: [...diffTypes.keys()], version: VERSION });
   });
   app.get('/healthcheck', (_req, res) => {
@@ -155,12 +192,10 @@ export function createApp(deps: AppDependencies): express.Express {
     });
   };
 
-  const handleDiff = async (req: Request, res: Response): Promise<void> => {
-    const match = DIFF_TYPE_PATH.exec(req.path);
-    const definition = match === null ? undefined : diffTypes.get(match[1]!);
-    if (definition === undefined) throw noRouteError(req);
-    res.locals.diffType = definition.name;
-    const params = lastValueWins(req.query as Record<string, unknown>);
+  // The diff pipeline in two steps, shared by the API (handleDiff) and the viewer (src/http/view):
+  // parseDiffRequest validates (every 400 comes before a 304 or a fetch); runDiff admits, loads
+  // both versions and runs the job.
+  const parseDiffRequest = (req: Request, definition: DiffDefinition<any>, params = lastValueWins(req.query as Record<string, unknown>)): ParsedDiffRequest => {
     refuseReservedParams(params);
     const contentTypeOption = parseContentTypeOption(params.content_type_options);
     const ignoreDecodingErrors = parseBooleanParam(params.ignore_decoding_errors);
@@ -170,11 +205,16 @@ export function createApp(deps: AppDependencies): express.Express {
     // Validated before the 304: a request that cannot succeed gets its 400, cached or not.
     const urls = isGet ? validateSources(params, ingestLimits) : undefined;
     const hashes = { ...optional('a', parseHashParam(params.a_hash, 'a_hash')), ...optional('b', parseHashParam(params.b_hash, 'b_hash')) };
-
     const passHeaders = isGet ? pickPassHeaders(params.pass_headers, req.headers) : {};
-    const caching = planCaching(req.method, { version: VERSION, settingsTag, path: req.path, params, passHeaders, hashes });
-    if (caching.beforeFetch(res, req.headers['if-none-match'])) return;
+    return { definition, params, contentTypeOption, ignoreDecodingErrors, options, urls, hashes, passHeaders };
+  };
 
+  /**
+   * `notModified`, when given, is asked once both versions are fetched (GET): true means the answer
+   * cannot have changed (a 304 was sent), and no job is run.
+   */
+  const runDiffUnlessNotModified = async (req: Request, res: Response, request: ParsedDiffRequest, notModified?: (versions: Record<Side, LoadedVersion>) => boolean): Promise<DiffRun | undefined> => {
+    const { definition, contentTypeOption, ignoreDecodingErrors, options, urls, hashes, passHeaders } = request;
     // Take a place before fetching anything: an overloaded service (queue full, too many requests in
     // flight) answers 503 without touching upstreams, and the drain waits for this request.
     if (state.shuttingDown) throw new OverloadedError('The service is shutting down; retry on another instance', { retry_after_seconds: config.retryAfterSeconds });
@@ -195,15 +235,19 @@ export function createApp(deps: AppDependencies): express.Express {
     const log = res.locals.log as Record<string, unknown>;
     let versions: Record<Side, LoadedVersion>;
     let result: JsonJobResult;
+    const fetched: DiffRun['fetched'] = {};
     const fetchStarted = Date.now();
     let jobStarted: number | undefined;
     try {
       if (urls !== undefined) {
         // Each side is logged as its fetch settles, so a failed request's line still says what each side got.
-        const onSettled = (side: Side, outcome: SideFetchOutcome) => Object.assign(log, sideLogFields(side, outcome));
+        const onSettled = (side: Side, outcome: SideFetchOutcome) => {
+          fetched[side] = outcome;
+          Object.assign(log, sideLogFields(side, outcome));
+        };
         versions = await fetchVersions(fetcher, { urls, hashes, passHeaders, signal: disconnected.signal, reservation, onSettled }, check);
         // A live page that changed gets a new ETag; an unchanged pair is answered 304 without a diff job.
-        if (caching.afterFetch(res, req.headers['if-none-match'], versions)) return;
+        if (notModified?.(versions) === true) return undefined;
       } else {
         versions = await readInlineVersions(req, { maxBodyBytes: config.maxBodyBytes, maxPostBytes, reservation }, check, disconnected.signal);
         for (const side of ['a', 'b'] as const) Object.assign(log, { [`${side}_bytes`]: versions[side].bytes.byteLength });
@@ -223,6 +267,22 @@ export function createApp(deps: AppDependencies): express.Express {
       if (jobStarted === undefined) log.fetch_ms = Date.now() - fetchStarted;
       else log.job_ms = Date.now() - jobStarted;
     }
+    return { versions, result, fetched };
+  };
+  const runDiff = async (req: Request, res: Response, request: ParsedDiffRequest): Promise<DiffRun> => (await runDiffUnlessNotModified(req, res, request))!;
+
+  const handleDiff = async (req: Request, res: Response): Promise<void> => {
+    const match = DIFF_TYPE_PATH.exec(req.path);
+    const definition = match === null ? undefined : diffTypes.get(match[1]!);
+    if (definition === undefined) throw noRouteError(req);
+    res.locals.diffType = definition.name;
+    const request = parseDiffRequest(req, definition);
+    const { params, passHeaders, hashes } = request;
+    const caching = planCaching(req.method, { version: VERSION, settingsTag, path: req.path, params, passHeaders, hashes });
+    if (caching.beforeFetch(res, req.headers['if-none-match'])) return;
+    const run = await runDiffUnlessNotModified(req, res, request, (versions) => caching.afterFetch(res, req.headers['if-none-match'], versions));
+    if (run === undefined) return;
+    const { versions, result } = run;
     // Diff output may embed page markup (html_token, links); never let a browser run it as a page.
     res.setHeader('Content-Security-Policy', 'sandbox');
     res.setHeader('X-Content-Type-Options', 'nosniff');
@@ -241,6 +301,10 @@ export function createApp(deps: AppDependencies): express.Express {
     );
     return work;
   };
+  app.get('/openapi.json', (_req, res) => {
+    res.json(OPENAPI_DOCUMENT);
+  });
+  app.use('/view', createViewRouter({ diffTypes, pipeline: { parseDiffRequest, runDiff }, logger, debug: config.debug }));
   app.get(/^\/[^/]+\/?$/, trackedDiff);
   app.post(/^\/[^/]+\/?$/, trackedDiff);
   app.use((req, _res, next) => next(noRouteError(req)));
