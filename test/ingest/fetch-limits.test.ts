@@ -4,12 +4,27 @@ import { readFileSync } from 'node:fs';
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:https';
 import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { UpstreamError, UpstreamTimeoutError, UpstreamTooLargeError, UpstreamUnreachableError } from '../../src/errors.ts';
 import { startServer, testLimits, withFetcher, writePaced, type TestServer } from './helpers.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A gzip body of exactly `wireBytes` bytes that inflates to a few bytes: the gzip header's
+ * comment field (FCOMMENT, RFC 1952) pads it. Only the cap on bytes off the wire can refuse it.
+ */
+function paddedGzip(wireBytes: number): Buffer {
+  const member = gzipSync('small');
+  const padding = wireBytes - member.length - 1; // the comment ends with a NUL
+  const header = Buffer.from(member.subarray(0, 10));
+  header[3] = header[3]! | 0x10; // FLG.FCOMMENT
+  const body = Buffer.concat([header, Buffer.alloc(padding, 0x78), Buffer.from([0]), member.subarray(10)]);
+  assert.equal(body.length, wireBytes);
+  return body;
+}
 
 async function startTcpServer(onSocket: (socket: Socket) => void): Promise<{ server: TcpServer; port: number; close(): void }> {
   const sockets = new Set<Socket>();
@@ -40,6 +55,13 @@ describe('body size limit', () => {
       const path = req.url ?? '';
       if (path === '/exact-chunked') return void sent.set(path, writePaced(res, 64 * KiB));
       if (path === '/over-chunked') return void sent.set(path, writePaced(res, 2 * MiB, 16 * KiB, 0x61, 1));
+      if (path === '/over-chunked-by-one') return void writePaced(res, 64 * KiB + 1);
+      const gzipWire = /^\/gzip-wire\/(\d+)$/.exec(path);
+      if (gzipWire) {
+        // Chunked (no Content-Length), so the declared-length check cannot act first.
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip' });
+        return void res.end(paddedGzip(Number(gzipWire[1])));
+      }
       if (path === '/exact-length') {
         res.writeHead(200, { 'content-length': String(64 * KiB) });
         return void res.end(Buffer.alloc(64 * KiB, 0x62));
@@ -80,6 +102,30 @@ describe('body size limit', () => {
       });
       const written = await sent.get('/over-chunked');
       assert.ok(written !== undefined && written < MiB, `server wrote ${written} bytes`);
+    });
+  });
+
+  it('refuses a chunked body of maxBodyBytes + 1 bytes (body_size)', async () => {
+    await withFetcher(limits, async (fetcher) => {
+      await assert.rejects(fetcher.fetchVersion(`${upstream.origin}/over-chunked-by-one`), (err: unknown) => {
+        assert.ok(err instanceof UpstreamTooLargeError);
+        assert.equal(err.details['reason'], 'body_size');
+        return true;
+      });
+    });
+  });
+
+  it('caps the bytes off the wire, not only the decoded ones: a gzip body of exactly maxBodyBytes passes, one byte more fails', async () => {
+    await withFetcher(limits, async (fetcher) => {
+      const exact = await fetcher.fetchVersion(`${upstream.origin}/gzip-wire/${64 * KiB}`);
+      assert.equal(exact.wireBytes, 64 * KiB);
+      assert.equal(Buffer.from(exact.bytes).toString(), 'small');
+      await assert.rejects(fetcher.fetchVersion(`${upstream.origin}/gzip-wire/${64 * KiB + 1}`), (err: unknown) => {
+        assert.ok(err instanceof UpstreamTooLargeError);
+        assert.equal(err.details['reason'], 'body_size');
+        assert.equal(err.details['max_size'], 64 * KiB);
+        return true;
+      });
     });
   });
 
