@@ -97,12 +97,13 @@ describe('guarded connector (post-connect backstop)', () => {
     try {
       const guard = createAddressGuard({ allowPrivateUpstreams: false });
       const connect = createGuardedConnector({ connectTimeoutMs: 1000, verifyTls: true, guard });
+      const connected = once(server, 'connection');
       const result = await new Promise<{ err: Error | null; destroyed: boolean | undefined }>((resolve) => {
         connect({ hostname: '127.0.0.1', protocol: 'http:', port: String(port) }, (err, socket) => resolve({ err, destroyed: socket?.destroyed }));
       });
       assert.ok(result.err instanceof ForbiddenSourceError);
       // The TCP handshake did happen: this is the check on the address actually connected to.
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await connected;
       assert.equal(accepted.length, 1);
 
       const open = createGuardedConnector({ connectTimeoutMs: 1000, verifyTls: true, guard: null });
