@@ -274,11 +274,12 @@ describe('admission by requests in flight and by body bytes', () => {
 describe('graceful shutdown', () => {
   it('answers every accepted request, fails readiness, and refuses new diffs while draining', async () => {
     const upstream = await startUpstream({ '/sleep-400': serve('400', 'text/plain'), '/text': serve('x', 'text/plain') });
-    const service = await startTestService({ SHUTDOWN_DELAY_MS: '300' });
+    // Long enough for the two requests below to reach the still-open listener on a loaded machine.
+    const service = await startTestService({ SHUTDOWN_DELAY_MS: '3000' });
     try {
       const url = `/test_sleep?${query({ a: upstream.url('/sleep-400'), b: upstream.url('/text') })}`;
       const inFlight = [service.get(url), service.get(url), service.get(url)];
-      await new Promise((resolve) => setTimeout(resolve, 150));
+      await waitFor(() => service.pool.admitted === 3);
       const shutdown = service.shutdown();
       assert.equal(service.state.shuttingDown, true);
       // During SHUTDOWN_DELAY_MS the listener is open but the pod is draining.
@@ -387,11 +388,11 @@ describe('metrics', () => {
   });
 });
 
-async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+async function waitFor(condition: () => boolean, timeoutMs = 60_000): Promise<void> {
   await waitForAsync(async () => condition(), timeoutMs);
 }
 
-async function waitForAsync(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+async function waitForAsync(condition: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > until) throw new Error('condition not met in time');
