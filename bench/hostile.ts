@@ -579,8 +579,9 @@ async function main(): Promise<void> {
     for (const c of cases) {
       if (c === slowCase) continue;
       // Only ask for a link-local URL once the guard has been seen refusing a literal address up front.
-      if (c.id.includes('metadata') && !guardWorks) {
-        results.push({ id: c.id, group: c.group, label: c.label, target: c.target, diff_type: c.diffType, status: 0, type: undefined, limit: undefined, ms: 0, started_at: 0, ended_at: 0, upstream_bytes: 0, upstream_requests: 0, retry_after: undefined, transport_error: undefined, expected: c.expected, as_expected: false, peak_rss_bytes: 0, peak_pss_bytes: 0, skipped: 'guard did not refuse loopback' });
+      const skip = c.id.includes('metadata') && !guardWorks ? 'guard did not refuse loopback' : open.exit !== undefined ? 'the service had died' : undefined;
+      if (skip !== undefined) {
+        results.push({ id: c.id, group: c.group, label: c.label, target: c.target, diff_type: c.diffType, status: 0, type: undefined, limit: undefined, ms: 0, started_at: 0, ended_at: 0, upstream_bytes: 0, upstream_requests: 0, retry_after: undefined, transport_error: undefined, expected: c.expected, as_expected: false, peak_rss_bytes: 0, peak_pss_bytes: 0, skipped: skip });
         continue;
       }
       currentCase = c.id;
@@ -588,7 +589,6 @@ async function main(): Promise<void> {
       currentCase = 'none';
       if (c.id === 'guard-loopback' && result.status !== 403) guardWorks = false;
       results.push(result);
-      if (open.exit !== undefined) break;
     }
     const slotForSlow = results.findIndex((r) => r.group === 'deep nesting');
     if (slowResult) results.splice(slotForSlow < 0 ? results.length : slotForSlow, 0, await slowResult);
@@ -764,7 +764,7 @@ function renderMarkdown(env: ReturnType<typeof runEnvironment>, results: CaseRes
         r.label,
         r.diff_type,
         answer,
-        `${r.as_expected ? '✓' : '✗'} ${r.expected_text ?? r.expected.join('/')}`,
+        r.skipped ? '–' : `${r.as_expected ? '✓' : '✗'} ${r.expected_text ?? r.expected.join('/')}`,
         fmt(r.ms, 0),
         `${fmtBytes(r.upstream_bytes)}${r.upstream_requests > 2 ? ` (${r.upstream_requests} req)` : ''}`,
         r.target === 'guarded' || r.skipped ? '–' : `${fmtMiB(r.peak_rss_bytes)} / ${fmtMiB(r.peak_pss_bytes)}`,
