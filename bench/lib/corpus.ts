@@ -1,4 +1,4 @@
-// The benchmark corpus: the 20 real page pairs in shared/fixtures/pages, and synthetic pages
+// The benchmark corpus: the 20 real page pairs in fixtures/pages, and synthetic pages
 // built by repeating their real body content (for the size-scaling runs and hostile cases).
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -9,9 +9,9 @@ export interface PagePair {
   b: Buffer;
 }
 
-/** `<repo>/../shared/fixtures/pages`, as the issue specifies. */
+/** The project's own copy of the pages (`<repo>/fixtures/pages`), so a fresh clone can run the benchmarks. */
 export function corpusDir(repoRoot: string): string {
-  return path.resolve(repoRoot, '..', 'shared', 'fixtures', 'pages');
+  return path.resolve(repoRoot, 'fixtures', 'pages');
 }
 
 export function loadPagePairs(dir: string): PagePair[] {

@@ -28,6 +28,8 @@ export interface HostilePayloads {
   manyAttributes: [Buffer, Buffer];
   /** 60 000 short paragraphs (≈3.3 MB): a page of ordinary size whose parse tree is large. */
   manyParagraphs: [Buffer, Buffer];
+  /** A 4 MB text and the same with one word changed: a cheap diff with a large (≈4 MB) answer. */
+  bigText: [Buffer, Buffer];
 }
 
 /** A small but well-formed one-page PDF with a binary (random) stream, as real PDFs have. */
@@ -80,6 +82,24 @@ export async function buildGzipBomb(inflatedBytes = 1024 * MiB, fill = 0): Promi
   return Buffer.concat(out);
 }
 
+/** Under MAX_TEXT_CHARS and with one change, so html_source_dmp answers it cheaply and in full. */
+function bigTextPair(words: readonly string[]): [Buffer, Buffer] {
+  const a = wordSalad(words, 4_000_000, 505, 12);
+  const middle = a.indexOf(0x20, a.length >> 1);
+  return [a, Buffer.concat([a.subarray(0, middle), Buffer.from(' CHANGED'), a.subarray(middle)])];
+}
+
+/**
+ * Malformed upstream answers, written raw to the socket (node:http would refuse to send them):
+ * each must become 502 UPSTREAM_ERROR, never 500.
+ */
+export const MALFORMED_RESPONSES: Readonly<Record<string, string>> = {
+  // A chunk size beyond any integer type.
+  'chunk-overflow': 'HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFFFFFFFF\r\n<p>never</p>\r\n0\r\n\r\n',
+  'negative-length': 'HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: -1\r\n\r\n<p>body</p>',
+  'garbage-status': 'SSH-2.0-OpenSSH_9.6\r\n\r\n<p>not http</p>',
+};
+
 export async function buildHostilePayloads(pages: readonly PagePair[]): Promise<HostilePayloads> {
   const words = corpusWords(pages);
   const html = (inner: string) => `<!DOCTYPE html><html><head><title>t</title></head><body>${inner}</body></html>`;
@@ -111,6 +131,7 @@ export async function buildHostilePayloads(pages: readonly PagePair[]): Promise<
     oneMiBPages: buildScaledPair(pages, MiB),
     manyAttributes: [manyAttributes('a'), manyAttributes('b')],
     manyParagraphs: [manyParagraphs('before'), manyParagraphs('after')],
+    bigText: bigTextPair(words),
   };
 }
 
@@ -224,6 +245,10 @@ export async function startHostileServer(payloads: HostilePayloads): Promise<Hos
         res.end();
         return;
       }
+      case '/big-text/a':
+      case '/big-text/b':
+        await sendWhole(res, caseId, payloads.bigText[route.endsWith('a') ? 0 : 1], { 'content-type': 'text/plain; charset=utf-8' });
+        return;
       case '/many-attributes/a':
       case '/many-attributes/b':
         await sendWhole(res, caseId, payloads.manyAttributes[route.endsWith('a') ? 0 : 1], { 'content-type': 'text/html; charset=utf-8' });
@@ -283,6 +308,13 @@ export async function startHostileServer(payloads: HostilePayloads): Promise<Hos
           clearInterval(timer);
           timers.delete(timer);
         });
+        return;
+      }
+      case '/malformed/chunk-overflow':
+      case '/malformed/negative-length':
+      case '/malformed/garbage-status': {
+        const raw = MALFORMED_RESPONSES[route.slice('/malformed/'.length)]!;
+        res.socket?.end(raw, () => count(caseId, Buffer.byteLength(raw)));
         return;
       }
       case '/loop/a':

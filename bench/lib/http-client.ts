@@ -14,16 +14,29 @@ export interface TimedResponse {
   transportError: string | undefined;
 }
 
-export function createAgent(timeoutMs: number): Agent {
-  return new Agent({ headersTimeout: timeoutMs, bodyTimeout: timeoutMs, keepAliveTimeout: 10_000, connections: 256 });
+/**
+ * `localAddress` picks the loopback source address (any 127.x.y.z works on Linux): hostile clients
+ * come from another address than the normal diffs and the health checks, as they would in real life,
+ * so per-client limits can tell them apart.
+ */
+export function createAgent(timeoutMs: number, localAddress?: string): Agent {
+  return new Agent({ headersTimeout: timeoutMs, bodyTimeout: timeoutMs, keepAliveTimeout: 10_000, connections: 256, ...(localAddress === undefined ? {} : { localAddress }) });
 }
 
 const KEEP_JSON_BYTES = 256 * 1024;
 
-export async function timedGet(url: string, agent: Agent, timeoutMs: number): Promise<TimedResponse> {
+export function timedGet(url: string, agent: Agent, timeoutMs: number): Promise<TimedResponse> {
+  return timedRequest(url, agent, timeoutMs);
+}
+
+export function timedPost(url: string, agent: Agent, timeoutMs: number, body: Buffer, contentType: string): Promise<TimedResponse> {
+  return timedRequest(url, agent, timeoutMs, { method: 'POST', body, headers: { 'content-type': contentType } });
+}
+
+async function timedRequest(url: string, agent: Agent, timeoutMs: number, options: { method?: 'POST'; body?: Buffer; headers?: Record<string, string> } = {}): Promise<TimedResponse> {
   const started = performance.now();
   try {
-    const res = await request(url, { dispatcher: agent, signal: AbortSignal.timeout(timeoutMs) });
+    const res = await request(url, { dispatcher: agent, signal: AbortSignal.timeout(timeoutMs), ...options });
     const body = Buffer.from(await res.body.arrayBuffer());
     const ms = performance.now() - started;
     let json: Record<string, unknown> | undefined;

@@ -31,6 +31,8 @@ export interface StartOptions {
   /** Extra environment on top of PORT, HOST and LOG_LEVEL. */
   env?: Record<string, string>;
   readyTimeoutMs?: number;
+  /** A cgroup's `cgroup.procs`: the service joins it before Node starts, so its workers are born inside. */
+  cgroupProcsFile?: string;
 }
 
 export async function startServiceProcess(options: StartOptions): Promise<ServiceProcess> {
@@ -46,7 +48,12 @@ export async function startServiceProcess(options: StartOptions): Promise<Servic
     LOG_LEVEL: 'warn',
     ...options.env,
   };
-  const child = spawn(process.execPath, [entry], { cwd: options.repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // In a cgroup: a shell writes its own pid (which exec keeps for Node) to cgroup.procs first.
+  const [command, args] =
+    options.cgroupProcsFile === undefined
+      ? [process.execPath, [entry]]
+      : ['/bin/sh', ['-c', 'echo $$ > "$1" || exit 97; shift; exec "$@"', 'sh', options.cgroupProcsFile, process.execPath, entry]];
+  const child = spawn(command, args, { cwd: options.repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const keep = (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split('\n')) {

@@ -190,10 +190,16 @@ export async function readBody(source: Readable, params: ReadBodyParams): Promis
     await inspectPrefix(prefix, params.prefixInfo);
   };
 
+  // The pipeline destroys every stage with the first error, so a decoder also emits the errors of
+  // the wire (undici's size cap, a reset): only the ones it raised itself mean a corrupt encoding.
+  const wireFailures = new WeakSet<object>();
+  source.once('error', (err) => wireFailures.add(err));
   // Decoding runs in the reverse order of application.
   const decoders = params.contentCodings.toReversed().map((coding) => {
     const decoder = createDecoder(coding);
-    decoder.once('error', (err) => decodeFailures.add(err));
+    decoder.once('error', (err) => {
+      if (!wireFailures.has(err)) decodeFailures.add(err);
+    });
     return decoder;
   });
   // The ratio is measured against the compressed bytes the first decoder has actually consumed

@@ -66,7 +66,7 @@ export interface CapturedLogs {
   logger: Logger;
   /** Every line logged so far, parsed. */
   lines: Record<string, any>[];
-  /** Waits (up to 5 s) for a line matching `predicate` and returns it. */
+  /** Waits (up to 60 s: a loaded machine is slow, a missing line still fails) for a line matching `predicate` and returns it. */
   waitFor(predicate: (line: Record<string, any>) => boolean): Promise<Record<string, any>>;
 }
 
@@ -78,11 +78,11 @@ export function captureLogs(): CapturedLogs {
     logger,
     lines,
     async waitFor(predicate) {
-      for (const deadline = Date.now() + 5_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 10))) {
+      for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 10))) {
         const line = lines.find(predicate);
         if (line !== undefined) return line;
       }
-      throw new Error('no matching log line within 5 s');
+      throw new Error('no matching log line within 60 s');
     },
   };
 }

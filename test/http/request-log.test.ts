@@ -7,6 +7,11 @@ import { serve, startUpstream, type Upstream } from '../helpers/upstream.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Polls `condition` every 20 ms; the test's own timeout bounds the wait. */
+async function waitUntil(condition: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await condition())) await sleep(20);
+}
+
 describe('request log and metrics', () => {
   let upstream: Upstream;
   let service: TestService;
@@ -84,7 +89,8 @@ describe('request log and metrics', () => {
   it('a client leaving mid-fetch is a 499 in the log and the metrics, not an internal error', async () => {
     const controller = new AbortController();
     const pending = diff({ a: upstream.url('/hangs'), b: upstream.url('/a.txt') }, { signal: controller.signal }).catch(() => undefined);
-    await sleep(200);
+    // Leave once b is in (its 1000 bytes are held) while a still hangs.
+    await waitUntil(async () => /^diffguard_input_bytes 1000$/m.test(await (await service.get('/metrics')).text()));
     controller.abort();
     await pending;
     const line = await lineOf(499);
@@ -102,14 +108,13 @@ describe('request log and metrics', () => {
     const controller = new AbortController();
     const body = JSON.stringify({ a: { text: '3000' }, b: { text: 'x' } });
     const pending = service.get('/test_sleep', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body, signal: controller.signal }).catch(() => undefined);
-    await sleep(300);
+    await waitUntil(() => service.pool.active > 0);
     controller.abort();
     await pending;
     const line = await logs.waitFor((l) => l.path === '/test_sleep');
     assert.equal(line.status, 499);
     await sleep(50);
     assert.deepEqual(logs.lines.filter((l) => l.level >= 50), [], 'no error logged');
-    for (let i = 0; i < 100 && service.pool.admitted > 0; i += 1) await sleep(20);
-    assert.equal(service.pool.admitted, 0);
+    await waitUntil(() => service.pool.admitted === 0);
   });
 });

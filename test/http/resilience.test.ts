@@ -52,6 +52,7 @@ describe('resilience', () => {
       '/text': serve('hello', 'text/plain'),
       '/sleep-300': serve('300', 'text/plain'),
       '/sleep-1000': serve('1000', 'text/plain'),
+      '/sleep-5000': serve('5000', 'text/plain'),
       '/sleep-60000': serve('60000', 'text/plain'),
       '/page.before': serve('<p>Deleted</p><p>Unchanged</p>', 'text/html'),
       '/page.after': serve('<p>Added</p><p>Unchanged</p>', 'text/html'),
@@ -92,9 +93,10 @@ describe('resilience', () => {
       // Quick failures (throw, abort) end within one polling interval.
       assert.ok(stats.count >= (status === 422 ? 2 : 1), 'health was polled during the job');
       assert.equal(stats.failures, 0);
-      // Generous bounds: the precise latency target lives in `npm run hostile`.
-      assert.ok(stats.max < 1000, `slowest /healthz took ${stats.max} ms`);
-      assert.ok(stats.stallMs < 1000, `the event loop stalled for ${stats.stallMs} ms`);
+      // Generous bounds (a machine at load 20 took 1.9 s): they catch a loop blocked for the job's
+      // whole run; the precise latency targets live in `npm run hostile`.
+      assert.ok(stats.max < 5000, `slowest /healthz took ${stats.max} ms`);
+      assert.ok(stats.stallMs < 5000, `the event loop stalled for ${stats.stallMs} ms`);
       const next = await normal();
       assert.equal(next.status, 200);
       assert.equal((await json(next)).change_count, 2);
@@ -141,8 +143,11 @@ describe('resilience', () => {
 
   it('sheds load beyond the queue with 503 OVERLOADED and Retry-After, and readiness fails meanwhile', async () => {
     // One worker, two queue slots: the fourth concurrent job is refused at once.
-    const inFlight = [hostile('test_sleep', '/sleep-1000'), hostile('test_sleep', '/sleep-300'), hostile('test_sleep', '/sleep-300')];
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The running job (sent first, seen running) sleeps 5 s: time enough, on a loaded machine, to see the queue full.
+    const running = hostile('test_sleep', '/sleep-5000');
+    await waitFor(() => service.pool.active === 1);
+    const inFlight = [running, hostile('test_sleep', '/sleep-300'), hostile('test_sleep', '/sleep-300')];
+    await waitFor(() => service.pool.queued === 2);
     const ready = await service.get('/readyz');
     assert.equal(ready.status, 503);
     assert.equal(ready.headers.get('retry-after'), '5');
@@ -274,11 +279,12 @@ describe('admission by requests in flight and by body bytes', () => {
 describe('graceful shutdown', () => {
   it('answers every accepted request, fails readiness, and refuses new diffs while draining', async () => {
     const upstream = await startUpstream({ '/sleep-400': serve('400', 'text/plain'), '/text': serve('x', 'text/plain') });
-    const service = await startTestService({ SHUTDOWN_DELAY_MS: '300' });
+    // Long enough for the two requests below to reach the still-open listener on a loaded machine.
+    const service = await startTestService({ SHUTDOWN_DELAY_MS: '3000' });
     try {
       const url = `/test_sleep?${query({ a: upstream.url('/sleep-400'), b: upstream.url('/text') })}`;
       const inFlight = [service.get(url), service.get(url), service.get(url)];
-      await new Promise((resolve) => setTimeout(resolve, 150));
+      await waitFor(() => service.pool.admitted === 3);
       const shutdown = service.shutdown();
       assert.equal(service.state.shuttingDown, true);
       // During SHUTDOWN_DELAY_MS the listener is open but the pod is draining.
@@ -387,11 +393,11 @@ describe('metrics', () => {
   });
 });
 
-async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+async function waitFor(condition: () => boolean, timeoutMs = 60_000): Promise<void> {
   await waitForAsync(async () => condition(), timeoutMs);
 }
 
-async function waitForAsync(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+async function waitForAsync(condition: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > until) throw new Error('condition not met in time');

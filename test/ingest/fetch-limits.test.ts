@@ -4,12 +4,27 @@ import { readFileSync } from 'node:fs';
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:https';
 import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { UpstreamError, UpstreamTimeoutError, UpstreamTooLargeError, UpstreamUnreachableError } from '../../src/errors.ts';
 import { startServer, testLimits, withFetcher, writePaced, type TestServer } from './helpers.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A gzip body of exactly `wireBytes` bytes that inflates to a few bytes: the gzip header's
+ * comment field (FCOMMENT, RFC 1952) pads it. Only the cap on bytes off the wire can refuse it.
+ */
+function paddedGzip(wireBytes: number): Buffer {
+  const member = gzipSync('small');
+  const padding = wireBytes - member.length - 1; // the comment ends with a NUL
+  const header = Buffer.from(member.subarray(0, 10));
+  header[3] = header[3]! | 0x10; // FLG.FCOMMENT
+  const body = Buffer.concat([header, Buffer.alloc(padding, 0x78), Buffer.from([0]), member.subarray(10)]);
+  assert.equal(body.length, wireBytes);
+  return body;
+}
 
 async function startTcpServer(onSocket: (socket: Socket) => void): Promise<{ server: TcpServer; port: number; close(): void }> {
   const sockets = new Set<Socket>();
@@ -40,6 +55,13 @@ describe('body size limit', () => {
       const path = req.url ?? '';
       if (path === '/exact-chunked') return void sent.set(path, writePaced(res, 64 * KiB));
       if (path === '/over-chunked') return void sent.set(path, writePaced(res, 2 * MiB, 16 * KiB, 0x61, 1));
+      if (path === '/over-chunked-by-one') return void writePaced(res, 64 * KiB + 1);
+      const gzipWire = /^\/gzip-wire\/(\d+)$/.exec(path);
+      if (gzipWire) {
+        // Chunked (no Content-Length), so the declared-length check cannot act first.
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip' });
+        return void res.end(paddedGzip(Number(gzipWire[1])));
+      }
       if (path === '/exact-length') {
         res.writeHead(200, { 'content-length': String(64 * KiB) });
         return void res.end(Buffer.alloc(64 * KiB, 0x62));
@@ -80,6 +102,30 @@ describe('body size limit', () => {
       });
       const written = await sent.get('/over-chunked');
       assert.ok(written !== undefined && written < MiB, `server wrote ${written} bytes`);
+    });
+  });
+
+  it('refuses a chunked body of maxBodyBytes + 1 bytes (body_size)', async () => {
+    await withFetcher(limits, async (fetcher) => {
+      await assert.rejects(fetcher.fetchVersion(`${upstream.origin}/over-chunked-by-one`), (err: unknown) => {
+        assert.ok(err instanceof UpstreamTooLargeError);
+        assert.equal(err.details['reason'], 'body_size');
+        return true;
+      });
+    });
+  });
+
+  it('caps the bytes off the wire, not only the decoded ones: a gzip body of exactly maxBodyBytes passes, one byte more fails', async () => {
+    await withFetcher(limits, async (fetcher) => {
+      const exact = await fetcher.fetchVersion(`${upstream.origin}/gzip-wire/${64 * KiB}`);
+      assert.equal(exact.wireBytes, 64 * KiB);
+      assert.equal(Buffer.from(exact.bytes).toString(), 'small');
+      await assert.rejects(fetcher.fetchVersion(`${upstream.origin}/gzip-wire/${64 * KiB + 1}`), (err: unknown) => {
+        assert.ok(err instanceof UpstreamTooLargeError);
+        assert.equal(err.details['reason'], 'body_size');
+        assert.equal(err.details['max_size'], 64 * KiB);
+        return true;
+      });
     });
   });
 
@@ -125,6 +171,8 @@ describe('body size limit', () => {
 
   it('refuses a body delimited only by connection close once it passes the limit', async () => {
     let written = 0;
+    let serverDone!: () => void;
+    const serverStopped = new Promise<void>((resolve) => (serverDone = resolve));
     const raw = await startTcpServer((socket) => {
       socket.once('data', async () => {
         socket.write('HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n');
@@ -135,13 +183,15 @@ describe('body size limit', () => {
           await sleep(0);
         }
         socket.end();
+        serverDone();
       });
     });
     try {
       await withFetcher(limits, async (fetcher) => {
         await assert.rejects(fetcher.fetchVersion(`http://127.0.0.1:${raw.port}/`), UpstreamTooLargeError);
       });
-      await sleep(50);
+      // The server's loop ends when the client hangs up (or after writing all 4 MiB).
+      await serverStopped;
       assert.ok(written < 4 * MiB, `server wrote ${written} bytes`);
     } finally {
       raw.close();
@@ -246,6 +296,7 @@ describe('redirects', () => {
 describe('timeouts', () => {
   let upstream: TestServer;
   let trickled = 0;
+  let trickleStopped: Promise<void> = Promise.resolve();
   before(async () => {
     upstream = await startServer(async (req, res) => {
       res.on('error', () => {});
@@ -255,6 +306,8 @@ describe('timeouts', () => {
         return;
       }
       if (req.url === '/trickle-forever' || req.url === '/trickle-short') {
+        let stopped!: () => void;
+        if (req.url === '/trickle-forever') trickleStopped = new Promise<void>((resolve) => (stopped = resolve));
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.flushHeaders();
         const limit = req.url === '/trickle-short' ? 3 : Infinity;
@@ -264,6 +317,7 @@ describe('timeouts', () => {
           await sleep(req.url === '/trickle-short' ? 30 : 100);
         }
         if (!res.socket?.destroyed) res.end();
+        stopped?.();
         return;
       }
       res.end('fast');
@@ -291,11 +345,10 @@ describe('timeouts', () => {
         assert.equal(err.details['timeout_ms'], 400);
         return true;
       });
-      await sleep(250);
-      const afterAbort = trickled;
-      await sleep(250);
-      assert.equal(trickled, afterAbort, 'the server kept sending after the deadline');
-      assert.ok(trickled < 10, `${trickled} bytes trickled`);
+      // The server's loop stops once it sees the hang-up (it would trickle forever otherwise).
+      await trickleStopped;
+      // 400 ms at one byte per 100 ms, with room for a loaded machine noticing the hang-up late.
+      assert.ok(trickled < 40, `${trickled} bytes trickled`);
     });
   });
 
