@@ -108,6 +108,7 @@ const settingCases: { [K in keyof Config]: SettingCase } = {
   maxChangedChars: { valid: '1', expected: 1, invalid: ['0', 'all'] },
   maxHtmlChars: { valid: '1', expected: 1, invalid: ['0', 'all'] },
   maxHtmlNodes: { valid: '1', expected: 1, invalid: ['0', 'all'] },
+  maxPdfPages: { valid: '1', expected: 1, invalid: ['0', 'all'] },
   insertionColor: { valid: ' rgb(1, 2, 3) ', expected: 'rgb(1, 2, 3)', invalid: ['red;} body{display:none', 'url(x)'] },
   deletionColor: { valid: '#abc', expected: '#abc', invalid: ['#ab', 'expression(alert(1))'] },
 };

@@ -21,18 +21,24 @@ function send(message: ChildMessage): void {
   process.send?.(message);
 }
 
-function toDiffSide(name: 'a' | 'b', side: JobSide, needsText: boolean, ignoreDecodingErrors: boolean) {
+function toDiffSide(name: 'a' | 'b', side: JobSide, definition: DiffDefinition<any, any>, ignoreDecodingErrors: boolean) {
+  // A diff type that reads PDFs extracts their text itself: a PDF decoded as text is noise.
+  const needsText = definition.needsText && !(definition.readsPdf === true && side.mediaType === 'application/pdf');
   const { text, encoding } = needsText ? decodeVersion(side.bytes, { contentType: side.contentType, ignoreDecodingErrors, side: name }) : { text: '', encoding: undefined };
-  return { side: { bytes: side.bytes, text, ...(side.url === undefined ? {} : { url: side.url }) }, encoding };
+  return {
+    side: { bytes: side.bytes, text, ...(side.url === undefined ? {} : { url: side.url }), ...(side.mediaType === undefined ? {} : { mediaType: side.mediaType }) },
+    encoding,
+  };
 }
 
-export function runJob(diffTypes: ReadonlyMap<string, DiffDefinition<any>>, job: DiffJob): DiffOutcome {
+export async function runJob(diffTypes: ReadonlyMap<string, DiffDefinition<any, any>>, job: DiffJob): Promise<DiffOutcome> {
   try {
     const definition = diffTypes.get(job.diffType);
     if (definition === undefined) throw new UnknownDiffTypeError(`Unknown diff type ${job.diffType}`);
-    const a = toDiffSide('a', job.a, definition.needsText, job.ignoreDecodingErrors);
-    const b = toDiffSide('b', job.b, definition.needsText, job.ignoreDecodingErrors);
-    const result = definition.run(a.side, b.side, job.options);
+    const a = toDiffSide('a', job.a, definition, job.ignoreDecodingErrors);
+    const b = toDiffSide('b', job.b, definition, job.ignoreDecodingErrors);
+    // Awaited: PDF text extraction (pdf.js) is asynchronous; the other diff types return at once.
+    const result = (await definition.run(a.side, b.side, job.options)) as Record<string, unknown>;
     if (job.resultAs !== 'json') return { ok: true, result };
     const encodings: DecodedEncodings = { ...(a.encoding === undefined ? {} : { a: a.encoding }), ...(b.encoding === undefined ? {} : { b: b.encoding }) };
     return { ok: true, json: escapedJsonBytes(result), encodings };
@@ -47,13 +53,14 @@ export function runJob(diffTypes: ReadonlyMap<string, DiffDefinition<any>>, job:
 }
 
 /** Entry point of a worker process: serve jobs for the given registry until the parent goes away. */
-export function startWorker(diffTypes: ReadonlyMap<string, DiffDefinition<any>>): void {
+export function startWorker(diffTypes: ReadonlyMap<string, DiffDefinition<any, any>>): void {
   if (process.send === undefined) throw new Error('diff worker must be started by the pool (no IPC channel)');
   process.on('message', (message: ParentMessage) => {
     if (message.type !== 'job') return;
     // Sent before the job runs: if this process dies without it, the parent knows the job never ran.
     send({ type: 'accepted', id: message.id });
-    send({ type: 'done', id: message.id, outcome: runJob(diffTypes, message.job) });
+    // One job at a time: the pool sends the next only after this one's `done`.
+    void runJob(diffTypes, message.job).then((outcome) => send({ type: 'done', id: message.id, outcome }));
   });
   // Without a parent the worker has no purpose: never linger as an orphan.
   process.on('disconnect', () => process.exit(0));

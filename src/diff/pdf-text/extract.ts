@@ -1,0 +1,203 @@
+// Text of a PDF, as a monitoring analyst reads it: page by page, one paragraph per text block.
+//
+// Layout of the text (README, "text_dmp"): within a page, each text block (lines closer than
+// 1.6 line heights to the one before, in the order the page draws them) is one paragraph on one
+// line, its lines joined by a space; paragraphs are separated by a blank line; pages by a line
+// holding one form feed (`\f`, as pdftotext separates pages). So `a\n\nb\n\f\nc` is a page with
+// paragraphs a and b, then a page with c.
+//
+// pdf.js runs with everything that could reach outside the worker off: the bytes are passed as
+// `data` (no URL, no network or range requests), no font faces or system fonts, no standard-font
+// or wasm files, no XFA; pdf.js 6 has no eval path left at all; it never runs a PDF's JavaScript
+// (that needs its separate scripting sandbox, pdf.sandbox.mjs, which is never loaded).
+import { TooLargeError, UndiffableContentError } from '../../errors.ts';
+import { cMapDirectory, loadPdfjs } from './pdfjs.ts';
+
+export interface PdfTextLimits {
+  /** Most pages per PDF (MAX_PDF_PAGES); more → TooLargeError `pdf_pages`, before any page is read. */
+  maxPages: number;
+  /** Most characters of extracted text (MAX_TEXT_CHARS); more → TooLargeError `text_chars`, as soon as it is passed. */
+  maxChars: number;
+}
+
+export interface PdfText {
+  text: string;
+  pages: number;
+}
+
+/** A text item as pdf.js reports it (the fields this module reads). */
+interface TextItem {
+  str: string;
+  hasEOL: boolean;
+  transform: number[];
+  height: number;
+}
+
+/** The gap between two lines, in line heights, from which the second starts a new paragraph. */
+const PARAGRAPH_GAP = 1.6;
+export const PAGE_SEPARATOR = '\n\f\n';
+const PARAGRAPH_SEPARATOR = '\n\n';
+
+// Allocation failures inside pdf.js reach us re-wrapped (its message port), no longer RangeErrors.
+const OUT_OF_MEMORY_MESSAGE = /allocation failed|Invalid string length|Invalid array length|Invalid typed array length|out of memory/i;
+
+/**
+ * Extracts the text of one PDF. `bytes`' buffer is handed to pdf.js (transferred, not copied): do
+ * not use it afterwards.
+ */
+export async function extractPdfText(bytes: Uint8Array, limits: PdfTextLimits, side: string): Promise<PdfText> {
+  const pdfjs = await loadPdfjs();
+  const task = pdfjs.getDocument({
+    data: bytes,
+    // No `isEvalSupported`: pdf.js 6 removed the option with its last eval/new Function use
+    // (test/diff/pdf/pdfjs-safety.test.ts checks the build still has none).
+    disableFontFace: true,
+    useSystemFonts: false,
+    standardFontDataUrl: null as unknown as string,
+    wasmUrl: null as unknown as string,
+    useWasm: false,
+    useWorkerFetch: false,
+    cMapUrl: cMapDirectory(),
+    cMapPacked: true,
+    disableRange: true,
+    disableStream: true,
+    disableAutoFetch: true,
+    enableXfa: false,
+    isOffscreenCanvasSupported: false,
+    isImageDecoderSupported: false,
+    verbosity: 0,
+  });
+  try {
+    let document;
+    try {
+      document = await task.promise;
+    } catch (err) {
+      throw unreadablePdfError(err, side);
+    }
+    const pages = document.numPages;
+    if (pages > limits.maxPages) {
+      throw new TooLargeError(`\`${side}\` is a PDF of ${pages} pages; at most ${limits.maxPages} are read (MAX_PDF_PAGES)`, {
+        limit: 'pdf_pages',
+        max_pages: limits.maxPages,
+        pages,
+        side,
+      });
+    }
+    const pageTexts: string[] = [];
+    // Separators count too: the joined text is what the limit bounds.
+    let chars = 0;
+    for (let number = 1; number <= pages; number++) {
+      let items: TextItem[];
+      try {
+        const page = await document.getPage(number);
+        items = await readItems(page, limits.maxChars - chars, side);
+        page.cleanup();
+      } catch (err) {
+        if (err instanceof TooLargeError) throw err;
+        throw unreadablePdfError(err, side);
+      }
+      const text = layoutPage(items);
+      chars += text.length + (number > 1 ? PAGE_SEPARATOR.length : 0);
+      if (chars > limits.maxChars) throw textTooLarge(limits.maxChars, side);
+      pageTexts.push(text);
+    }
+    return { text: pageTexts.join(PAGE_SEPARATOR), pages };
+  } finally {
+    await task.destroy();
+  }
+}
+
+/** A page's text items, streamed so that a page with too much text is stopped as soon as it passes `budget` characters. */
+async function readItems(page: { streamTextContent(params?: object): ReadableStream }, budget: number, side: string): Promise<TextItem[]> {
+  const reader = page.streamTextContent({ includeMarkedContent: false }).getReader();
+  const items: TextItem[] = [];
+  let chars = 0;
+  for (;;) {
+    const { done, value } = (await reader.read()) as { done: boolean; value?: { items: Array<TextItem | { type: string }> } };
+    if (done) return items;
+    for (const item of value?.items ?? []) {
+      if (!('str' in item)) continue;
+      items.push(item);
+      chars += item.str.length + 1;
+    }
+    if (chars > budget) {
+      await reader.cancel();
+      throw textTooLarge(budget, side);
+    }
+  }
+}
+
+function textTooLarge(maxChars: number, side: string): TooLargeError {
+  return new TooLargeError(`\`${side}\` has more than ${maxChars} characters of PDF text to diff (MAX_TEXT_CHARS)`, { limit: 'text_chars', max_chars: maxChars, side });
+}
+
+/** pdf.js's own errors, as a 422 that says what was wrong with the PDF; allocation failures stay memory errors. */
+function unreadablePdfError(err: unknown, side: string): Error {
+  const name = (err as { name?: unknown } | null)?.name;
+  const message = err instanceof Error ? err.message : String(err);
+  if (OUT_OF_MEMORY_MESSAGE.test(message)) return new RangeError(message);
+  if (name === 'PasswordException') {
+    return new UndiffableContentError(`\`${side}\` is an encrypted PDF that needs a password to open; its text cannot be read`, {
+      reason: 'encrypted_pdf',
+      side,
+    });
+  }
+  return new UndiffableContentError(`\`${side}\` is not a readable PDF (${message.slice(0, 200)})`, { reason: 'unreadable_pdf', side });
+}
+
+/** Lays out one page's items: lines, then paragraphs (text blocks). */
+export function layoutPage(items: readonly TextItem[]): string {
+  const paragraphs: string[] = [];
+  let paragraph: string[] = [];
+  let line = '';
+  // Baseline and size of the line being built and of the line before it.
+  let lineY: number | undefined;
+  let lineSize = 0;
+  let previousY: number | undefined;
+  let previousSize = 0;
+  let lineEnded = false;
+
+  const endLine = () => {
+    const text = line.replace(/\s+/g, ' ').trim();
+    if (text !== '') {
+      const startsBlock = previousY !== undefined && lineY !== undefined && isNewBlock(previousY, previousSize, lineY, lineSize);
+      if (startsBlock && paragraph.length > 0) {
+        paragraphs.push(paragraph.join(' '));
+        paragraph = [];
+      }
+      paragraph.push(text);
+      previousY = lineY;
+      previousSize = lineSize;
+    }
+    line = '';
+    lineY = undefined;
+    lineSize = 0;
+    lineEnded = false;
+  };
+
+  for (const item of items) {
+    const y = item.transform[5] ?? 0;
+    const size = Math.abs(item.height) || Math.hypot(item.transform[2] ?? 0, item.transform[3] ?? 0);
+    // A new line: pdf.js said the last one ended, or this item sits on another baseline.
+    if (lineY !== undefined && (lineEnded || Math.abs(y - lineY) > Math.max(lineSize, size, 1) * 0.5)) endLine();
+    if (item.str !== '') {
+      if (lineY === undefined) lineY = y;
+      lineSize = Math.max(lineSize, size);
+      line += item.str;
+    } else if (lineY === undefined && !item.hasEOL) {
+      lineY = y;
+    }
+    if (item.hasEOL) lineEnded = true;
+  }
+  endLine();
+  if (paragraph.length > 0) paragraphs.push(paragraph.join(' '));
+  return paragraphs.join(PARAGRAPH_SEPARATOR);
+}
+
+/** Whether a line at `y` starts a new block after a line at `previousY` (PDF y grows upwards). */
+function isNewBlock(previousY: number, previousSize: number, y: number, size: number): boolean {
+  const lineHeight = Math.max(previousSize, size, 1);
+  const gap = previousY - y;
+  // Far below, or above (a new column, a header drawn last, a text box).
+  return gap > PARAGRAPH_GAP * lineHeight || gap < -0.5 * lineHeight;
+}
