@@ -26,7 +26,7 @@ export interface PdfText {
 }
 
 /** A text item as pdf.js reports it (the fields this module reads). */
-interface TextItem {
+export interface TextItem {
   str: string;
   hasEOL: boolean;
   transform: number[];
@@ -48,7 +48,8 @@ const OUT_OF_MEMORY_MESSAGE = /allocation failed|Invalid string length|Invalid a
 export async function extractPdfText(bytes: Uint8Array, limits: PdfTextLimits, side: string): Promise<PdfText> {
   const pdfjs = await loadPdfjs();
   const task = pdfjs.getDocument({
-    data: bytes,
+    // A plain view: pdf.js refuses Buffers (which is what bodies arrive as in the worker).
+    data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
     // No `isEvalSupported`: pdf.js 6 removed the option with its last eval/new Function use
     // (test/diff/pdf/pdfjs-safety.test.ts checks the build still has none).
     disableFontFace: true,
@@ -87,18 +88,17 @@ export async function extractPdfText(bytes: Uint8Array, limits: PdfTextLimits, s
     // Separators count too: the joined text is what the limit bounds.
     let chars = 0;
     for (let number = 1; number <= pages; number++) {
-      let items: TextItem[];
+      const separator = number > 1 ? PAGE_SEPARATOR.length : 0;
+      let text: string;
       try {
         const page = await document.getPage(number);
-        items = await readItems(page, limits.maxChars - chars, side);
+        text = await readPageText(page, { limit: limits.maxChars, used: chars + separator }, side);
         page.cleanup();
       } catch (err) {
         if (err instanceof TooLargeError) throw err;
         throw unreadablePdfError(err, side);
       }
-      const text = layoutPage(items);
-      chars += text.length + (number > 1 ? PAGE_SEPARATOR.length : 0);
-      if (chars > limits.maxChars) throw textTooLarge(limits.maxChars, side);
+      chars += separator + text.length;
       pageTexts.push(text);
     }
     return { text: pageTexts.join(PAGE_SEPARATOR), pages };
@@ -107,22 +107,21 @@ export async function extractPdfText(bytes: Uint8Array, limits: PdfTextLimits, s
   }
 }
 
-/** A page's text items, streamed so that a page with too much text is stopped as soon as it passes `budget` characters. */
-async function readItems(page: { streamTextContent(params?: object): ReadableStream }, budget: number, side: string): Promise<TextItem[]> {
+/**
+ * A page's text, laid out as its items stream in: only the text is kept (an item costs ~20 times
+ * its characters), and a page with too much text is stopped as soon as the total passes the limit.
+ */
+async function readPageText(page: { streamTextContent(params?: object): ReadableStream }, budget: { limit: number; used: number }, side: string): Promise<string> {
   const reader = page.streamTextContent({ includeMarkedContent: false }).getReader();
-  const items: TextItem[] = [];
-  let chars = 0;
+  const layout = new PageLayout();
   for (;;) {
     const { done, value } = (await reader.read()) as { done: boolean; value?: { items: Array<TextItem | { type: string }> } };
-    if (done) return items;
-    for (const item of value?.items ?? []) {
-      if (!('str' in item)) continue;
-      items.push(item);
-      chars += item.str.length + 1;
-    }
-    if (chars > budget) {
-      await reader.cancel();
-      throw textTooLarge(budget, side);
+    if (done) return layout.text();
+    for (const item of value?.items ?? []) if ('str' in item) layout.add(item);
+    if (budget.used + layout.length > budget.limit) {
+      const error = textTooLarge(budget.limit, side);
+      await reader.cancel(error).catch(() => {});
+      throw error;
     }
   }
 }
@@ -145,53 +144,67 @@ function unreadablePdfError(err: unknown, side: string): Error {
   return new UndiffableContentError(`\`${side}\` is not a readable PDF (${message.slice(0, 200)})`, { reason: 'unreadable_pdf', side });
 }
 
-/** Lays out one page's items: lines, then paragraphs (text blocks). */
-export function layoutPage(items: readonly TextItem[]): string {
-  const paragraphs: string[] = [];
-  let paragraph: string[] = [];
-  let line = '';
-  // Baseline and size of the line being built and of the line before it.
-  let lineY: number | undefined;
-  let lineSize = 0;
-  let previousY: number | undefined;
-  let previousSize = 0;
-  let lineEnded = false;
+/** Lays out one page's items, in drawing order: lines, then paragraphs (text blocks). */
+export class PageLayout {
+  readonly #paragraphs: string[] = [];
+  #paragraph: string[] = [];
+  #line = '';
+  // Baseline and size of the line being built, and of the last line kept.
+  #lineY: number | undefined;
+  #lineSize = 0;
+  #previousY: number | undefined;
+  #previousSize = 0;
+  #lineEnded = false;
+  /** Characters held so far (an upper bound of the text's length). */
+  length = 0;
 
-  const endLine = () => {
-    const text = line.replace(/\s+/g, ' ').trim();
-    if (text !== '') {
-      const startsBlock = previousY !== undefined && lineY !== undefined && isNewBlock(previousY, previousSize, lineY, lineSize);
-      if (startsBlock && paragraph.length > 0) {
-        paragraphs.push(paragraph.join(' '));
-        paragraph = [];
-      }
-      paragraph.push(text);
-      previousY = lineY;
-      previousSize = lineSize;
-    }
-    line = '';
-    lineY = undefined;
-    lineSize = 0;
-    lineEnded = false;
-  };
-
-  for (const item of items) {
+  add(item: TextItem): void {
     const y = item.transform[5] ?? 0;
     const size = Math.abs(item.height) || Math.hypot(item.transform[2] ?? 0, item.transform[3] ?? 0);
     // A new line: pdf.js said the last one ended, or this item sits on another baseline.
-    if (lineY !== undefined && (lineEnded || Math.abs(y - lineY) > Math.max(lineSize, size, 1) * 0.5)) endLine();
+    if (this.#lineY !== undefined && (this.#lineEnded || Math.abs(y - this.#lineY) > Math.max(this.#lineSize, size, 1) * 0.5)) this.#endLine();
     if (item.str !== '') {
-      if (lineY === undefined) lineY = y;
-      lineSize = Math.max(lineSize, size);
-      line += item.str;
-    } else if (lineY === undefined && !item.hasEOL) {
-      lineY = y;
+      this.#lineY ??= y;
+      this.#lineSize = Math.max(this.#lineSize, size);
+      this.#line += item.str;
+      this.length += item.str.length + 2;
+    } else if (this.#lineY === undefined && !item.hasEOL) {
+      this.#lineY = y;
     }
-    if (item.hasEOL) lineEnded = true;
+    if (item.hasEOL) this.#lineEnded = true;
   }
-  endLine();
-  if (paragraph.length > 0) paragraphs.push(paragraph.join(' '));
-  return paragraphs.join(PARAGRAPH_SEPARATOR);
+
+  text(): string {
+    this.#endLine();
+    if (this.#paragraph.length > 0) this.#paragraphs.push(this.#paragraph.join(' '));
+    this.#paragraph = [];
+    return this.#paragraphs.join(PARAGRAPH_SEPARATOR);
+  }
+
+  #endLine(): void {
+    const text = this.#line.replace(/\s+/g, ' ').trim();
+    if (text !== '') {
+      const startsBlock = this.#previousY !== undefined && this.#lineY !== undefined && isNewBlock(this.#previousY, this.#previousSize, this.#lineY, this.#lineSize);
+      if (startsBlock && this.#paragraph.length > 0) {
+        this.#paragraphs.push(this.#paragraph.join(' '));
+        this.#paragraph = [];
+      }
+      this.#paragraph.push(text);
+      this.#previousY = this.#lineY;
+      this.#previousSize = this.#lineSize;
+    }
+    this.#line = '';
+    this.#lineY = undefined;
+    this.#lineSize = 0;
+    this.#lineEnded = false;
+  }
+}
+
+/** Lays out one page's items (see PageLayout). */
+export function layoutPage(items: readonly TextItem[]): string {
+  const layout = new PageLayout();
+  for (const item of items) layout.add(item);
+  return layout.text();
 }
 
 /** Whether a line at `y` starts a new block after a line at `previousY` (PDF y grows upwards). */
