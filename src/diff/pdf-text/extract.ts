@@ -116,9 +116,13 @@ async function readPageText(page: { streamTextContent(params?: object): Readable
   const layout = new PageLayout();
   for (;;) {
     const { done, value } = (await reader.read()) as { done: boolean; value?: { items: Array<TextItem | { type: string }> } };
-    if (done) return layout.text();
+    if (done) {
+      const text = layout.text();
+      if (budget.used + text.length > budget.limit) throw textTooLarge(budget.limit, side);
+      return text;
+    }
     for (const item of value?.items ?? []) if ('str' in item) layout.add(item);
-    if (budget.used + layout.length > budget.limit) {
+    if (budget.used + layout.keptLength > budget.limit) {
       const error = textTooLarge(budget.limit, side);
       await reader.cancel(error).catch(() => {});
       throw error;
@@ -155,8 +159,8 @@ export class PageLayout {
   #previousY: number | undefined;
   #previousSize = 0;
   #lineEnded = false;
-  /** Characters held so far (an upper bound of the text's length). */
-  length = 0;
+  #paragraphsLength = 0;
+  #pendingLength = 0;
 
   add(item: TextItem): void {
     const y = item.transform[5] ?? 0;
@@ -167,11 +171,16 @@ export class PageLayout {
       this.#lineY ??= y;
       this.#lineSize = Math.max(this.#lineSize, size);
       this.#line += item.str;
-      this.length += item.str.length + 2;
     } else if (this.#lineY === undefined && !item.hasEOL) {
       this.#lineY = y;
     }
     if (item.hasEOL) this.#lineEnded = true;
+  }
+
+  /** Length of the text laid out so far (all but the line being built): never more than the final text's. */
+  get keptLength(): number {
+    const separator = this.#paragraphs.length > 0 && this.#paragraph.length > 0 ? PARAGRAPH_SEPARATOR.length : 0;
+    return this.#paragraphsLength + separator + this.#pendingLength;
   }
 
   text(): string {
@@ -186,9 +195,12 @@ export class PageLayout {
     if (text !== '') {
       const startsBlock = this.#previousY !== undefined && this.#lineY !== undefined && isNewBlock(this.#previousY, this.#previousSize, this.#lineY, this.#lineSize);
       if (startsBlock && this.#paragraph.length > 0) {
+        this.#paragraphsLength += (this.#paragraphs.length > 0 ? PARAGRAPH_SEPARATOR.length : 0) + this.#pendingLength;
         this.#paragraphs.push(this.#paragraph.join(' '));
         this.#paragraph = [];
+        this.#pendingLength = 0;
       }
+      this.#pendingLength += (this.#paragraph.length > 0 ? 1 : 0) + text.length;
       this.#paragraph.push(text);
       this.#previousY = this.#lineY;
       this.#previousSize = this.#lineSize;
