@@ -13,6 +13,7 @@ import { envNumber, runEnvironment, writeResults } from './lib/report.ts';
 import { startServiceProcess, type ServiceProcess } from './lib/service-process.ts';
 import { startStaticServer, type StaticServer } from './lib/static-server.ts';
 import { fmt, fmtMiB, median, percentile } from './lib/stats.ts';
+import { benchPdf } from './pdf.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const FLOOR = 'identical_bytes';
@@ -197,11 +198,13 @@ async function main(): Promise<void> {
       }
     }
 
+    const pdf = await benchPdf({ service, corpus, repoRoot, reps: scalingReps, log });
+
     const restarts = await scrapeMetrics(service.baseUrl);
     const workerRestarts = Object.fromEntries(restarts.filter((s) => s.name === 'diffguard_worker_restarts_total').map((s) => [s.labels.reason ?? '', s.value]));
-    const markdown = renderMarkdown(environment, loadRows, scalingRows, idleRss, idlePss, workerRestarts);
+    const markdown = `${renderMarkdown(environment, loadRows, scalingRows, idleRss, idlePss, workerRestarts)}\n\n${pdf.markdown}`;
     process.stdout.write(`${markdown}\n`);
-    const file = writeResults(repoRoot, 'bench', { environment, settings: { runs, duration_s: durationS, concurrencies, quick, scaling_reps: scalingReps }, idle_rss_bytes: idleRss, idle_pss_bytes: idlePss, load: loadRows, scaling: scalingRows, worker_restarts: workerRestarts, elapsed_s: (Date.now() - started) / 1000 }, markdown);
+    const file = writeResults(repoRoot, 'bench', { environment, settings: { runs, duration_s: durationS, concurrencies, quick, scaling_reps: scalingReps }, idle_rss_bytes: idleRss, idle_pss_bytes: idlePss, load: loadRows, scaling: scalingRows, pdf: pdf.rows, worker_restarts: workerRestarts, elapsed_s: (Date.now() - started) / 1000 }, markdown);
     log(`wrote ${path.relative(repoRoot, file)} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
     if (service.exit !== undefined) throw new Error(`the service exited during the benchmark: ${JSON.stringify(service.exit)}`);
   } finally {
