@@ -2,7 +2,7 @@
 // default limits), and every hostile PDF answered with a clear error or a correct result while
 // the service and other jobs carry on.
 import assert from 'node:assert/strict';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -112,6 +112,17 @@ describe('PDF text through the service', () => {
     const plain = { bytes: 'Section 1 <not markup>\n\nsecond paragraph', type: 'text/plain' };
     const fromText = await json(await post('text_dmp', plain, pdfVersion(textPdf(one))));
     assert.equal(rebuild(fromText.diff).a, 'Section 1 <not markup>\n\nsecond paragraph', 'text/plain is diffed as it is');
+  });
+
+  it('reads a real 41-page manual (R Data Import/Export, from Debian’s r-doc-pdf)', async () => {
+    const manual = readFileSync(new URL('../../../fixtures/pdf/real/R-data.pdf', import.meta.url));
+    const same = await json(await post('text_dmp', pdfVersion(manual), pdfVersion(manual)));
+    assert.equal(same.change_count, 0);
+    assert.deepEqual(same.pages, { a: 41, b: 41 });
+    const side = await json(await post('side_by_side_text', pdfVersion(manual), html('<p>R Data Import/Export</p>')));
+    assert.match(side.diff.a_text, /^R Data Import\/Export Version 4\.2\.2/);
+    assert.equal(side.diff.a_text.split('\n\f\n').length, 41);
+    assert.ok(side.diff.a_text.includes('Permission is granted to make and distribute verbatim copies of this manual'));
   });
 
   it('side_by_side_text gives a PDF’s text next to an HTML page’s', async () => {
