@@ -31,25 +31,38 @@ function toDiffSide(name: 'a' | 'b', side: JobSide, definition: DiffDefinition<a
   };
 }
 
-export async function runJob(diffTypes: ReadonlyMap<string, DiffDefinition<any, any>>, job: DiffJob): Promise<DiffOutcome> {
+/**
+ * Runs one job. A diff type that answers synchronously gets its outcome synchronously (sent in the
+ * same turn, as before asynchronous diff types existed); only an asynchronous one (text extraction
+ * from PDFs) is awaited.
+ */
+export function runJob(diffTypes: ReadonlyMap<string, DiffDefinition<any, any>>, job: DiffJob): DiffOutcome | Promise<DiffOutcome> {
   try {
     const definition = diffTypes.get(job.diffType);
     if (definition === undefined) throw new UnknownDiffTypeError(`Unknown diff type ${job.diffType}`);
     const a = toDiffSide('a', job.a, definition, job.ignoreDecodingErrors);
     const b = toDiffSide('b', job.b, definition, job.ignoreDecodingErrors);
-    // Awaited: PDF text extraction (pdf.js) is asynchronous; the other diff types return at once.
-    const result = (await definition.run(a.side, b.side, job.options)) as Record<string, unknown>;
-    if (job.resultAs !== 'json') return { ok: true, result };
     const encodings: DecodedEncodings = { ...(a.encoding === undefined ? {} : { a: a.encoding }), ...(b.encoding === undefined ? {} : { b: b.encoding }) };
-    return { ok: true, json: escapedJsonBytes(result), encodings };
+    const result = definition.run(a.side, b.side, job.options) as Record<string, unknown> | Promise<Record<string, unknown>>;
+    if (result instanceof Promise) return result.then((resolved) => successOutcome(job, resolved, encodings), failureOutcome);
+    return successOutcome(job, result, encodings);
   } catch (err) {
-    if (isOutOfMemory(err)) {
-      // The OS data limit (or V8's size caps) refused an allocation: the job needed too much memory.
-      // The parent adds the limits to the answer and replaces this worker.
-      return { ok: false, error: { type: 'LIMIT_EXCEEDED', message: (err as Error).message, details: { limit: 'memory' } } };
-    }
-    return { ok: false, error: serializeError(err) };
+    return failureOutcome(err);
   }
+}
+
+function successOutcome(job: DiffJob, result: Record<string, unknown>, encodings: DecodedEncodings): DiffOutcome {
+  if (job.resultAs !== 'json') return { ok: true, result };
+  return { ok: true, json: escapedJsonBytes(result), encodings };
+}
+
+function failureOutcome(err: unknown): DiffOutcome {
+  if (isOutOfMemory(err)) {
+    // The OS data limit (or V8's size caps) refused an allocation: the job needed too much memory.
+    // The parent adds the limits to the answer and replaces this worker.
+    return { ok: false, error: { type: 'LIMIT_EXCEEDED', message: (err as Error).message, details: { limit: 'memory' } } };
+  }
+  return { ok: false, error: serializeError(err) };
 }
 
 /** Entry point of a worker process: serve jobs for the given registry until the parent goes away. */
@@ -60,7 +73,9 @@ export function startWorker(diffTypes: ReadonlyMap<string, DiffDefinition<any, a
     // Sent before the job runs: if this process dies without it, the parent knows the job never ran.
     send({ type: 'accepted', id: message.id });
     // One job at a time: the pool sends the next only after this one's `done`.
-    void runJob(diffTypes, message.job).then((outcome) => send({ type: 'done', id: message.id, outcome }));
+    const outcome = runJob(diffTypes, message.job);
+    if (outcome instanceof Promise) void outcome.then((settled) => send({ type: 'done', id: message.id, outcome: settled }));
+    else send({ type: 'done', id: message.id, outcome });
   });
   // Without a parent the worker has no purpose: never linger as an orphan.
   process.on('disconnect', () => process.exit(0));
