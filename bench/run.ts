@@ -14,6 +14,7 @@ import { startServiceProcess, type ServiceProcess } from './lib/service-process.
 import { startStaticServer, type StaticServer } from './lib/static-server.ts';
 import { fmt, fmtMiB, median, percentile } from './lib/stats.ts';
 import { measureEncodingDetection } from './encoding-detection.ts';
+import { benchPdf } from './pdf.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const FLOOR = 'identical_bytes';
@@ -199,12 +200,13 @@ async function main(): Promise<void> {
     }
 
     const viewerRow = await measureViewer(service, corpus, pairs);
+    const pdf = await benchPdf({ service, corpus, repoRoot, reps: scalingReps, log });
 
     const restarts = await scrapeMetrics(service.baseUrl);
     const workerRestarts = Object.fromEntries(restarts.filter((s) => s.name === 'diffguard_worker_restarts_total').map((s) => [s.labels.reason ?? '', s.value]));
-    const markdown = `${renderMarkdown(environment, loadRows, scalingRows, idleRss, idlePss, workerRestarts)}\n\n${renderViewerMarkdown(viewerRow)}\n\n${measureEncodingDetection()}`;
+    const markdown = `${renderMarkdown(environment, loadRows, scalingRows, idleRss, idlePss, workerRestarts)}\n\n${pdf.markdown}\n\n${renderViewerMarkdown(viewerRow)}\n\n${measureEncodingDetection()}`;
     process.stdout.write(`${markdown}\n`);
-    const file = writeResults(repoRoot, 'bench', { environment, settings: { runs, duration_s: durationS, concurrencies, quick, scaling_reps: scalingReps }, idle_rss_bytes: idleRss, idle_pss_bytes: idlePss, load: loadRows, scaling: scalingRows, viewer: viewerRow, worker_restarts: workerRestarts, elapsed_s: (Date.now() - started) / 1000 }, markdown);
+    const file = writeResults(repoRoot, 'bench', { environment, settings: { runs, duration_s: durationS, concurrencies, quick, scaling_reps: scalingReps }, idle_rss_bytes: idleRss, idle_pss_bytes: idlePss, load: loadRows, scaling: scalingRows, pdf: pdf.rows, viewer: viewerRow, worker_restarts: workerRestarts, elapsed_s: (Date.now() - started) / 1000 }, markdown);
     log(`wrote ${path.relative(repoRoot, file)} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
     if (service.exit !== undefined) throw new Error(`the service exited during the benchmark: ${JSON.stringify(service.exit)}`);
   } finally {

@@ -152,7 +152,7 @@ export const settings = {
   // changed span has its own, smaller cap. Measured on markup-like text (every `<`/`>` is 6 bytes
   // of escaped JSON): 4 Mi characters with 512 Ki changed throughout peak at 184 MiB (Latin) and
   // 214 MiB (CJK); 10 Mi with 1 Mi changed reach 269 MiB.
-  maxTextChars: intSetting('MAX_TEXT_CHARS', 4 * MiB, 'Most decoded characters per side diffed by html_source_dmp and html_text_dmp (413 TOO_LARGE beyond).', { min: 1 }),
+  maxTextChars: intSetting('MAX_TEXT_CHARS', 4 * MiB, 'Most decoded characters per side diffed by html_source_dmp, html_text_dmp and text_dmp, and most characters of text extracted from a PDF (413 TOO_LARGE beyond).', { min: 1 }),
   maxChangedChars: intSetting('MAX_CHANGED_CHARS', 512 * 1024, 'Most characters per side between the first and the last difference that html_source_dmp and html_text_dmp compare (413 TOO_LARGE beyond).', { min: 1 }),
   maxHtmlChars: intSetting('MAX_HTML_CHARS', 2 * MiB, 'Most decoded characters of HTML per side the parsing diff types parse (413 TOO_LARGE beyond, before parsing).', { min: 1 }),
   maxHtmlNodes: intSetting('MAX_HTML_NODES', 100_000, 'Most HTML nodes plus attributes a parse may build per side (413 TOO_LARGE beyond).', { min: 1 }),
@@ -172,6 +172,9 @@ export const settings = {
       }
     },
   } satisfies SettingSpec<string>,
+  // Pages are read one at a time and the text is capped as it grows (MAX_TEXT_CHARS); the page cap
+  // bounds the work on PDFs whose pages hold little text but many objects.
+  maxPdfPages: intSetting('MAX_PDF_PAGES', 500, 'Most pages per PDF that text_dmp and side_by_side_text read (413 TOO_LARGE beyond, before any page is read).', { min: 1 }),
   insertionColor: colorSetting('DIFFER_COLOR_INSERTION', '#a1d76a', 'Background colour of insertions in rendered HTML diffs.'),
   deletionColor: colorSetting('DIFFER_COLOR_DELETION', '#e8a4c8', 'Background colour of deletions in rendered HTML diffs.'),
 } as const;

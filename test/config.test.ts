@@ -111,6 +111,7 @@ const settingCases: { [K in keyof Config]: SettingCase } = {
   maxHtmlChars: { valid: '1', expected: 1, invalid: ['0', 'all'] },
   maxHtmlNodes: { valid: '1', expected: 1, invalid: ['0', 'all'] },
   sentryDsn: { valid: ' https://key@sentry.example/42 ', expected: 'https://key@sentry.example/42', invalid: ['not a url', 'ftp://key@host/1'] },
+  maxPdfPages: { valid: '1', expected: 1, invalid: ['0', 'all'] },
   insertionColor: { valid: ' rgb(1, 2, 3) ', expected: 'rgb(1, 2, 3)', invalid: ['red;} body{display:none', 'url(x)'] },
   deletionColor: { valid: '#abc', expected: '#abc', invalid: ['#ab', 'expression(alert(1))'] },
 };

@@ -18,7 +18,8 @@
 import { BadRequestError, TooLargeError } from '../errors.ts';
 import { countChanges } from './dmp.ts';
 import { commonPrefixLength, commonSuffixLength, diffTextUnits, GRANULARITIES, type Granularity } from './text-engine.ts';
-import type { DiffDefinition, DiffParams, DiffSettings } from './types.ts';
+import { documentText, PDF_MEDIA_TYPE, pdfResultFields } from './pdf-text/document-text.ts';
+import type { DiffDefinition, DiffParams, DiffResult, DiffSettings } from './types.ts';
 import { extractVisibleText } from './visible-text.ts';
 
 export { extractVisibleText } from './visible-text.ts';
@@ -27,6 +28,9 @@ export { diffTextUnits } from './text-engine.ts';
 export interface VisibleTextDiffOptions {
   maxNodes: number;
   maxChars: number;
+  /** For PDF sides: most characters of extracted text (MAX_TEXT_CHARS) and most pages (MAX_PDF_PAGES). */
+  maxTextChars: number;
+  maxPdfPages: number;
 }
 
 export interface DmpDiffOptions {
@@ -129,17 +133,30 @@ export function dmpDiffResult(a: string, b: string, options: DmpDiffOptions): Re
   };
 }
 
-export const sideBySideTextDiff: DiffDefinition<VisibleTextDiffOptions> = {
+export const sideBySideTextDiff: DiffDefinition<VisibleTextDiffOptions, DiffResult> = {
   name: 'side_by_side_text',
-  accepts: 'html',
+  accepts: 'html_or_pdf',
   needsText: true,
-  parseOptions: (_params, settings) => ({ maxNodes: settings.maxHtmlNodes, maxChars: settings.maxHtmlChars }),
-  run: (a, b, options) => ({
-    diff: {
-      a_text: extractVisibleText(a.text, { ...options, side: 'a' }),
-      b_text: extractVisibleText(b.text, { ...options, side: 'b' }),
-    },
+  readsPdf: true,
+  parseOptions: (_params, settings) => ({
+    maxNodes: settings.maxHtmlNodes,
+    maxChars: settings.maxHtmlChars,
+    maxTextChars: settings.maxTextChars,
+    maxPdfPages: settings.maxPdfPages,
   }),
+  run: (a, b, options) => {
+    if (a.mediaType !== PDF_MEDIA_TYPE && b.mediaType !== PDF_MEDIA_TYPE) {
+      const visible = { maxNodes: options.maxNodes, maxChars: options.maxChars };
+      return { diff: { a_text: extractVisibleText(a.text, { ...visible, side: 'a' }), b_text: extractVisibleText(b.text, { ...visible, side: 'b' }) } };
+    }
+    // A PDF on either side: its text comes from pdf.js (asynchronous); an HTML side reads as above.
+    return (async () => {
+      const limits = { maxHtmlNodes: options.maxNodes, maxHtmlChars: options.maxChars, maxTextChars: options.maxTextChars, maxPdfPages: options.maxPdfPages };
+      const aText = await documentText(a, 'a', limits, 'html');
+      const bText = await documentText(b, 'b', limits, 'html');
+      return { diff: { a_text: aText.text, b_text: bText.text }, ...pdfResultFields(aText, bText) };
+    })();
+  },
 };
 
 export const htmlTextDmpDiff: DiffDefinition<DmpDiffOptions> = {

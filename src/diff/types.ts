@@ -26,6 +26,8 @@ export interface DiffSettings {
   maxHtmlNodes: number;
   /** Most characters of HTML per side a parse-based diff type parses; over it → TooLargeError (413), before parsing. */
   maxHtmlChars: number;
+  /** Most pages per PDF the PDF-reading diff types read; over it → TooLargeError (413), before any page is read. */
+  maxPdfPages: number;
 }
 
 /** One version as a diff function sees it. */
@@ -36,20 +38,27 @@ export interface DiffSide {
   text: string;
   /** Final URL the version was fetched from (after redirects), when known. */
   url?: string;
+  /** What the main process found the version to be (`text/html`, `application/pdf`, `unknown`), when known. */
+  mediaType?: string;
 }
+
+/** What `run` returns: the result object, or a promise of it (PDF text extraction is asynchronous). */
+export type DiffResult = Record<string, unknown> | Promise<Record<string, unknown>>;
 
 /**
  * A diff type. `parseOptions` runs on the main thread (cheap validation; throws
  * BadRequestError for bad values); `run` is pure and runs in a worker process.
  * Options must be plain data (they cross a process boundary).
  */
-export interface DiffDefinition<Options = unknown> {
+export interface DiffDefinition<Options = unknown, Result extends DiffResult = Record<string, unknown>> {
   readonly name: string;
   readonly accepts: AcceptedContent;
   /** Whether `run` needs decoded text (false: bytes only, no decoding is done). */
   readonly needsText: boolean;
+  /** Whether `run` reads PDF sides itself: a side identified as application/pdf then reaches it undecoded (`text` empty). */
+  readonly readsPdf?: boolean;
   parseOptions(params: DiffParams, settings: DiffSettings): Options;
-  run(a: DiffSide, b: DiffSide, options: Options): Record<string, unknown>;
+  run(a: DiffSide, b: DiffSide, options: Options): Result;
 }
 
 /** A diff-match-patch style segment: [-1 deleted | 0 equal | 1 inserted, text]. */

@@ -77,6 +77,7 @@ export function diffSettingsFrom(config: Config): DiffSettings {
     maxTextChars: config.maxTextChars,
     maxChangedChars: config.maxChangedChars,
     maxHtmlChars: config.maxHtmlChars,
+    maxPdfPages: config.maxPdfPages,
     maxHtmlNodes: config.maxHtmlNodes,
   };
 }
@@ -355,7 +356,12 @@ function withContentTypes(err: unknown, versions: Record<Side, LoadedVersion>): 
 }
 
 function jobSide(version: LoadedVersion) {
-  return { bytes: version.bytes, ...(version.contentType === undefined ? {} : { contentType: version.contentType }), ...(version.url === undefined ? {} : { url: version.url }) };
+  return {
+    bytes: version.bytes,
+    mediaType: version.info.media_type,
+    ...(version.contentType === undefined ? {} : { contentType: version.contentType }),
+    ...(version.url === undefined ? {} : { url: version.url }),
+  };
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {

@@ -10,6 +10,8 @@ export interface JobSide {
   contentType?: string;
   /** Final URL of the version, when it was fetched. */
   url?: string;
+  /** Media type the main process identified (a PDF-reading diff type extracts PDF sides instead of decoding them). */
+  mediaType?: string;
 }
 
 export interface DiffJob {

@@ -19,35 +19,53 @@ function isOutOfMemory(err: unknown): boolean {
   return err instanceof RangeError && OUT_OF_MEMORY_MESSAGE.test(err.message);
 }
 
-function toDiffSide(name: 'a' | 'b', side: JobSide, needsText: boolean, ignoreDecodingErrors: boolean) {
+function toDiffSide(name: 'a' | 'b', side: JobSide, definition: DiffDefinition<any, any>, ignoreDecodingErrors: boolean) {
+  // A diff type that reads PDFs extracts their text itself: a PDF decoded as text is noise.
+  const needsText = definition.needsText && !(definition.readsPdf === true && side.mediaType === 'application/pdf');
   const { text, encoding } = needsText ? decodeVersion(side.bytes, { contentType: side.contentType, ignoreDecodingErrors, side: name }) : { text: '', encoding: undefined };
-  return { side: { bytes: side.bytes, text, ...(side.url === undefined ? {} : { url: side.url }) }, encoding };
+  return {
+    side: { bytes: side.bytes, text, ...(side.url === undefined ? {} : { url: side.url }), ...(side.mediaType === undefined ? {} : { mediaType: side.mediaType }) },
+    encoding,
+  };
 }
 
 /** One job's answer: the result as escaped JSON text with the encodings, or the error. */
 export type JobAnswer = { ok: true; json: Buffer; encodings: DecodedEncodings } | { ok: false; error: SerializedError };
 
-export function runJob(diffTypes: ReadonlyMap<string, DiffDefinition<any>>, job: DiffJob): JobAnswer {
+/**
+ * Runs one job. A diff type that answers synchronously gets its answer synchronously (sent in the
+ * same turn); only an asynchronous one (text extraction from PDFs) is awaited.
+ */
+export function runJob(diffTypes: ReadonlyMap<string, DiffDefinition<any, any>>, job: DiffJob): JobAnswer | Promise<JobAnswer> {
   try {
     const definition = diffTypes.get(job.diffType);
     if (definition === undefined) throw new UnknownDiffTypeError(`Unknown diff type ${job.diffType}`);
-    const a = toDiffSide('a', job.a, definition.needsText, job.ignoreDecodingErrors);
-    const b = toDiffSide('b', job.b, definition.needsText, job.ignoreDecodingErrors);
-    const result = definition.run(a.side, b.side, job.options);
+    const a = toDiffSide('a', job.a, definition, job.ignoreDecodingErrors);
+    const b = toDiffSide('b', job.b, definition, job.ignoreDecodingErrors);
     const encodings: DecodedEncodings = { ...(a.encoding === undefined ? {} : { a: a.encoding }), ...(b.encoding === undefined ? {} : { b: b.encoding }) };
-    return { ok: true, json: escapedJsonBytes(result), encodings };
+    const result = definition.run(a.side, b.side, job.options) as Record<string, unknown> | Promise<Record<string, unknown>>;
+    if (result instanceof Promise) return result.then((resolved) => successAnswer(resolved, encodings), failureAnswer);
+    return successAnswer(result, encodings);
   } catch (err) {
-    if (isOutOfMemory(err)) {
-      // The OS data limit (or V8's size caps) refused an allocation: the job needed too much memory.
-      // The parent adds the limits to the answer and replaces this worker.
-      return { ok: false, error: { type: 'LIMIT_EXCEEDED', message: (err as Error).message, details: { limit: 'memory' } } };
-    }
-    return { ok: false, error: serializeError(err) };
+    return failureAnswer(err);
   }
 }
 
+function successAnswer(result: Record<string, unknown>, encodings: DecodedEncodings): JobAnswer {
+  return { ok: true, json: escapedJsonBytes(result), encodings };
+}
+
+function failureAnswer(err: unknown): JobAnswer {
+  if (isOutOfMemory(err)) {
+    // The OS data limit (or V8's size caps) refused an allocation: the job needed too much memory.
+    // The parent adds the limits to the answer and replaces this worker.
+    return { ok: false, error: { type: 'LIMIT_EXCEEDED', message: (err as Error).message, details: { limit: 'memory' } } };
+  }
+  return { ok: false, error: serializeError(err) };
+}
+
 /** Entry point of a worker process: serve jobs for the given registry until the parent goes away. */
-export function startWorker(diffTypes: ReadonlyMap<string, DiffDefinition<any>>): void {
+export function startWorker(diffTypes: ReadonlyMap<string, DiffDefinition<any, any>>): void {
   if (process.send === undefined) throw new Error('diff worker must be started by the pool (no IPC channel)');
   const channel = new Socket({ fd: DATA_CHANNEL_FD, readable: true, writable: true });
   const send = (message: WorkerMessage, payload: Uint8Array[] = []) => {
@@ -67,9 +85,14 @@ export function startWorker(diffTypes: ReadonlyMap<string, DiffDefinition<any>>)
     };
     // Sent before the job runs: if this process dies without it, the parent knows the job never ran.
     send({ type: 'accepted', id: message.id });
+    // One job at a time: the pool sends the next only after this one's `done`.
+    const reply = (answer: JobAnswer) => {
+      if (answer.ok) send({ type: 'done', id: message.id, ok: true, encodings: answer.encodings }, [answer.json]);
+      else send({ type: 'done', id: message.id, ok: false, error: answer.error });
+    };
     const answer = runJob(diffTypes, job);
-    if (answer.ok) send({ type: 'done', id: message.id, ok: true, encodings: answer.encodings }, [answer.json]);
-    else send({ type: 'done', id: message.id, ok: false, error: answer.error });
+    if (answer instanceof Promise) void answer.then(reply);
+    else reply(answer);
   });
   channel.on('data', (chunk: Buffer) => reader.push(chunk));
   // Without a parent the worker has no purpose: never linger as an orphan.

@@ -10,6 +10,13 @@ function isHtmlReadable(info: ContentTypeInfo): boolean {
   return family === 'html' || family === 'xhtml' || family === 'plain';
 }
 
+const PDF = 'application/pdf';
+
+/** Types a document-text diff (text_dmp) reads: what an HTML diff reads, and any text/* type. */
+function isDocumentText(info: ContentTypeInfo): boolean {
+  return isHtmlReadable(info) || (info.is_text && info.media_type.startsWith('text/'));
+}
+
 /** "application/pdf (sniffed)": a side's type and where it came from, for error messages. */
 export function describeContent(info: ContentTypeInfo): string {
   if (info.media_type === 'unknown') return 'of unknown type';
@@ -26,14 +33,24 @@ export function describeContent(info: ContentTypeInfo): string {
 /** Why this side cannot be diffed by a diff type accepting `accepts`, or null if it can. `option === 'ignore'` → always null. */
 export function refusalReason(accepts: AcceptedContent, info: ContentTypeInfo, option: ContentTypeOption): string | null {
   if (option === 'ignore' || accepts === 'any') return null;
-  if (accepts === 'text') return info.is_text ? null : `${describeContent(info)} is not text`;
-  return isHtmlReadable(info) ? null : `${describeContent(info)} is not HTML`;
+  switch (accepts) {
+    case 'text':
+      return info.is_text ? null : `${describeContent(info)} is not text`;
+    case 'html':
+      return isHtmlReadable(info) ? null : `${describeContent(info)} is not HTML`;
+    case 'html_or_pdf':
+      return isHtmlReadable(info) || info.media_type === PDF ? null : `${describeContent(info)} is neither HTML nor PDF`;
+    case 'document':
+      return isDocumentText(info) || info.media_type === PDF ? null : `${describeContent(info)} is not HTML, text or PDF`;
+  }
 }
 
 const WHAT_IT_DIFFS: Record<AcceptedContent, string> = {
   any: 'anything',
   text: 'text only',
   html: 'HTML only',
+  html_or_pdf: 'HTML or PDF only',
+  document: 'HTML, XHTML, text/* or PDF only',
 };
 
 /** Build the 422 for a refused pair: names every refused side and what the other side is (if known). */

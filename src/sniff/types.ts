@@ -23,5 +23,8 @@ export type ContentTypeOption = 'normal' | 'nocheck' | 'nosniff' | 'ignore';
 
 export const CONTENT_TYPE_OPTIONS: readonly ContentTypeOption[] = ['normal', 'nocheck', 'nosniff', 'ignore'];
 
-/** The families of content a diff type can accept. */
-export type AcceptedContent = 'any' | 'text' | 'html';
+/**
+ * The families of content a diff type can accept. `html_or_pdf`: what `html` accepts, plus PDF;
+ * `document`: HTML, XHTML, text/* (and text of unknown type) or PDF, for diffs of extracted text.
+ */
+export type AcceptedContent = 'any' | 'text' | 'html' | 'html_or_pdf' | 'document';

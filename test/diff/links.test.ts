@@ -26,6 +26,7 @@ const settings: DiffSettings = {
   maxChangedChars: 10_000_000,
   maxHtmlNodes: 300_000,
   maxHtmlChars: 10_000_000,
+  maxPdfPages: 500,
 };
 const options = parseLinksOptions({}, settings);
 

@@ -16,11 +16,12 @@ const settings: DiffSettings = {
   maxChangedChars: 10 * 1024 * 1024,
   maxHtmlNodes: 300_000,
   maxHtmlChars: 10_000_000,
+  maxPdfPages: 500,
 };
 
 const side = (text: string): DiffSide => ({ bytes: new TextEncoder().encode(text), text });
 
-function runDiff<O>(definition: DiffDefinition<O>, a: string, b: string, params: DiffParams = {}, overrides: Partial<DiffSettings> = {}) {
+function runDiff<O>(definition: DiffDefinition<O, any>, a: string, b: string, params: DiffParams = {}, overrides: Partial<DiffSettings> = {}) {
   return definition.run(side(a), side(b), definition.parseOptions(params, { ...settings, ...overrides })) as {
     change_count?: number;
     diff: unknown;
@@ -47,7 +48,7 @@ describe('definitions', () => {
     assert.deepEqual(
       [sideBySideTextDiff, htmlTextDmpDiff, htmlSourceDmpDiff].map((d) => [d.name, d.accepts, d.needsText]),
       [
-        ['side_by_side_text', 'html', true],
+        ['side_by_side_text', 'html_or_pdf', true],
         ['html_text_dmp', 'html', true],
         ['html_source_dmp', 'text', true],
       ],

@@ -8,15 +8,19 @@ import { identifyContent, refusalReason, SNIFF_WINDOW_BYTES } from '../../src/sn
 import type { AcceptedContent, ContentTypeInfo } from '../../src/sniff/index.ts';
 import { ascii, concat, fixture, randomBytes } from './helpers.ts';
 
-/** The spec's table, per diff type: accepts anything, any text, or HTML (XHTML, unknown/plain text) only. */
-type Family = 'anything' | 'text' | 'html';
+/**
+ * The spec's table, per diff type: accepts anything, any text, or HTML (XHTML, unknown/plain text) only;
+ * README "Diff types": side_by_side_text also reads PDF, text_dmp reads HTML, XHTML, text/* or PDF.
+ */
+type Family = 'anything' | 'text' | 'html' | 'html_or_pdf' | 'document';
 const FAMILY_BY_DIFF_TYPE: Readonly<Record<string, Family>> = {
   length: 'anything',
   identical_bytes: 'anything',
   html_source_dmp: 'text',
   html_text_dmp: 'html',
   html_token: 'html',
-  side_by_side_text: 'html',
+  side_by_side_text: 'html_or_pdf',
+  text_dmp: 'document',
   links: 'html',
   links_json: 'html',
 };
@@ -122,6 +126,19 @@ async function identifyAll(): Promise<Identified[]> {
   return rows;
 }
 
+/** Whether a diff type of `family` should take a version: the verdict, and for the PDF-reading families its media type. */
+function expectedAcceptance(family: Family, row: Identified): boolean {
+  const isPdf = row.info.media_type === 'application/pdf';
+  switch (family) {
+    case 'html_or_pdf':
+      return ACCEPTED_BY[row.verdict].has('html') || isPdf;
+    case 'document':
+      return ACCEPTED_BY[row.verdict].has('html') || isPdf || (row.verdict === 'T' && row.info.media_type.startsWith('text/'));
+    default:
+      return ACCEPTED_BY[row.verdict].has(family);
+  }
+}
+
 /** Every disagreement between what a registry's diff types accept and the expected verdicts. */
 function mismatches(registry: ReadonlyMap<string, { accepts: AcceptedContent }>, rows: readonly Identified[]): string[] {
   const found: string[] = [];
@@ -132,7 +149,7 @@ function mismatches(registry: ReadonlyMap<string, { accepts: AcceptedContent }>,
       continue;
     }
     for (const row of rows) {
-      const expected = ACCEPTED_BY[row.verdict].has(family);
+      const expected = expectedAcceptance(family, row);
       const reason = refusalReason(definition.accepts, row.info, 'normal');
       if ((reason === null) !== expected) {
         found.push(`${name} ${expected ? 'refused' : 'accepted'} ${row.label}: ${row.info.media_type} (${row.info.source})${reason === null ? '' : `, ${reason}`}`);

@@ -16,6 +16,7 @@ const SETTINGS: DiffSettings = {
   maxChangedChars: 1_000_000,
   maxHtmlNodes: 5678,
   maxHtmlChars: 10_000_000,
+  maxPdfPages: 500,
 };
 
 const page = (inner: string): string => `<p>Some text before.</p>${inner}<p>Some text after.</p>`;
