@@ -14,7 +14,7 @@ type Parameter = Record<string, unknown>;
 interface DiffTypeDoc {
   summary: string;
   /** Which content the diff type accepts (others are refused with 422 UNDIFFABLE_CONTENT). */
-  accepts: 'anything' | 'HTML' | 'any text';
+  accepts: 'anything' | 'HTML' | 'any text' | 'HTML or PDF' | 'HTML, text or PDF';
   /** The diff type's own fields of the answer (type, version, a_content_type, b_content_type are added). */
   result: Schema;
   parameters?: Parameter[];
@@ -43,6 +43,12 @@ const dmpResult: Schema = {
   },
 };
 
+/** What text_dmp and side_by_side_text add for PDF sides. */
+const pdfFields: Record<string, Schema> = {
+  pages: { type: 'object', description: 'Pages of each PDF side.', additionalProperties: false, properties: { a: { type: 'integer', minimum: 0 }, b: { type: 'integer', minimum: 0 } } },
+  warnings: { type: 'array', items: { type: 'string' }, description: 'For example "no extractable text on side a" (a scanned PDF).' },
+};
+
 /** One entry per diff type (the registry is src/diff/index.ts). */
 export const DIFF_TYPE_DOCS: Record<string, DiffTypeDoc> = {
   length: {
@@ -58,12 +64,12 @@ export const DIFF_TYPE_DOCS: Record<string, DiffTypeDoc> = {
     example: { diff: false },
   },
   side_by_side_text: {
-    summary: 'The visible text of each page.',
-    accepts: 'HTML',
+    summary: 'The visible text of each page (the extracted text of a PDF).',
+    accepts: 'HTML or PDF',
     result: {
       type: 'object',
       required: ['diff'],
-      properties: { diff: { type: 'object', required: ['a_text', 'b_text'], additionalProperties: false, properties: { a_text: { type: 'string' }, b_text: { type: 'string' } } } },
+      properties: { diff: { type: 'object', required: ['a_text', 'b_text'], additionalProperties: false, properties: { a_text: { type: 'string' }, b_text: { type: 'string' } } }, ...pdfFields },
     },
     example: { diff: { a_text: 'Hello world', b_text: 'Hello there' } },
   },
@@ -85,6 +91,19 @@ export const DIFF_TYPE_DOCS: Record<string, DiffTypeDoc> = {
     result: dmpResult,
     parameters: dmpParameters,
     example: { change_count: 2, diff: [[0, 'Hello '], [-1, 'world'], [1, 'there']] },
+  },
+  text_dmp: {
+    summary: 'diff-match-patch over the text of two documents of any kind: HTML (visible text), text/*, PDF (extracted text).',
+    accepts: 'HTML, text or PDF',
+    result: {
+      ...dmpResult,
+      properties: {
+        ...(dmpResult.properties as Record<string, Schema>),
+        ...pdfFields,
+      },
+    },
+    parameters: dmpParameters,
+    example: { change_count: 2, diff: [[0, 'Annual report '], [-1, '2025'], [1, '2026']], pages: { a: 12, b: 12 } },
   },
   html_source_dmp: {
     summary: 'diff-match-patch over the decoded source.',
