@@ -2,8 +2,8 @@
 // (spec/diff-types.md §2.8). Unlike the anchor, every piece of page text (link text, hrefs, title)
 // is escaped, and hrefs with executable schemes (javascript:, data:, …) are not made clickable.
 
-import type { DiffSegment } from './types.ts';
-import type { LinkDiffEntry } from './links-compare.ts';
+import type { DiffSegment } from '../types.ts';
+import type { LinkDiffEntry } from './compare.ts';
 
 export interface LinksHtmlOptions {
   /** Title of the new page (unescaped text). */

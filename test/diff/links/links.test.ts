@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'parse5';
-import { TooLargeError } from '../../src/errors.ts';
-import { findFirstElement, getAttribute, isElement, isTextNode, walk, type Element, type Node } from '../../src/diff/html-parse.ts';
+import { TooLargeError } from '../../../src/errors.ts';
+import { findFirstElement, getAttribute, isElement, isTextNode, walk, type Element, type Node } from '../../../src/diff/html-parse.ts';
 import {
   budgetedSubdiff,
   coarseDiff,
@@ -13,8 +13,8 @@ import {
   parseLinksOptions,
   type LinkDiffEntry,
   type LinksOptions,
-} from '../../src/diff/links.ts';
-import type { DiffSettings, DiffSide } from '../../src/diff/types.ts';
+} from '../../../src/diff/links/index.ts';
+import type { DiffSettings, DiffSide } from '../../../src/diff/types.ts';
 
 const settings: DiffSettings = {
   insertionColor: '#a1d76a',
@@ -39,7 +39,7 @@ function linksHtml(a: string, b: string, runOptions: LinksOptions = options) {
   return linksDiff.run(side(a), side(b), runOptions) as { change_count: number; diff: string };
 }
 
-const fixture = (name: string): string => readFileSync(new URL(`../../fixtures/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string): string => readFileSync(new URL(`../../../fixtures/${name}`, import.meta.url), 'utf8');
 const example = (name: string): [string, string] => [fixture(`examples/${name}.before`), fixture(`examples/${name}.after`)];
 const link = (text: string, href: string, resolved = href) => ({ text, href, resolved_href: resolved });
 
@@ -388,7 +388,7 @@ describe('real pages', () => {
     assert.equal(elements(document, 'script').length, 0);
   });
 
-  const pagesDir = new URL('../../fixtures/pages/', import.meta.url);
+  const pagesDir = new URL('../../../fixtures/pages/', import.meta.url);
   it('finds the one added link in each page pair of the corpus', () => {
     const manifest = JSON.parse(readFileSync(new URL('manifest.json', pagesDir), 'utf8')) as { id: string }[];
     assert.equal(manifest.length, 20);
