@@ -12,7 +12,8 @@ import { findFirstElement, isElement, isTextNode, parseHtmlDocument, type Docume
 import type { DiffDefinition, DiffParams, DiffSettings } from '../types.ts';
 import type { DefaultTreeAdapterMap } from 'parse5';
 import { hasContent, indexStream, renderCombined, renderSingleSide, type StreamIndex } from './render.ts';
-import { escapeAttribute, escapeText, newSerializeBudget, safeOuterHtml, safeStartTag, type SerializeBudget } from './safe-html.ts';
+import { escapeAttribute, escapeText } from '../html-escape.ts';
+import { newSerializeBudget, safeOuterHtml, safeStartTag, type SerializeBudget } from './safe-html.ts';
 import { matchSequences, opcodesFromMatches, type Opcode } from './sequence-diff.ts';
 import { TokenIdTable, tokenizeBody, type TokenStream } from './tokenize.ts';
 import { isUrlRuleName, normalizeUrl, URL_RULE_NAMES, type UrlRuleName } from './url-rules.ts';

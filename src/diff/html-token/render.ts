@@ -4,7 +4,7 @@
 // can never cross a block boundary, and are opened lazily, so they are never empty.
 
 import type { Opcode } from './sequence-diff.ts';
-import { escapeAttribute } from './safe-html.ts';
+import { escapeAttribute } from '../html-escape.ts';
 import {
   ITEM_CLOSE,
   ITEM_OPEN,

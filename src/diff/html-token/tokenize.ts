@@ -6,7 +6,8 @@
 
 import { TooLargeError } from '../../errors.ts';
 import { getAttribute, isElement, isTextNode, walk, type Element } from '../html-parse.ts';
-import { escapeText, safeOuterHtml, safeStartTag, type SerializeBudget } from './safe-html.ts';
+import { escapeText } from '../html-escape.ts';
+import { safeOuterHtml, safeStartTag, type SerializeBudget } from './safe-html.ts';
 import { normalizeUrl, parseSrcset, type UrlRuleName } from './url-rules.ts';
 
 export const TOKEN_WORD = 0;
