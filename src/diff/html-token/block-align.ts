@@ -83,6 +83,8 @@ interface Segment {
   hi: number;
   /** Block of its first content token (of its first token when it has none). */
   block: number;
+  /** Whether it holds more than spacers. */
+  content: boolean;
 }
 
 function segmentsOf(stream: TokenStream, gaps: Uint8Array, lo: number, hi: number): Segment[] {
@@ -91,13 +93,15 @@ function segmentsOf(stream: TokenStream, gaps: Uint8Array, lo: number, hi: numbe
   for (let k = lo + 1; k <= hi; k += 1) {
     if (k < hi && gaps[k] === 0) continue;
     let block = stream.tokenBlock[start]!;
+    let content = false;
     for (let t = start; t < k; t += 1) {
       if (stream.tokenKinds[t] !== TOKEN_SPACER) {
         block = stream.tokenBlock[t]!;
+        content = true;
         break;
       }
     }
-    segments.push({ lo: start, hi: k, block });
+    segments.push({ lo: start, hi: k, block, content });
     start = k;
   }
   return segments;
@@ -112,7 +116,16 @@ const MAX_PAIRING_CELLS = 250_000;
  * Pairs old and new segments: a longest common subsequence over block kinds, each pair of the
  * same kind scoring 1 + the share of words they have in common. Returns [oldIndex, newIndex] pairs in order.
  */
-function pairSegments(oldSegs: Segment[], newSegs: Segment[], a: Int32Array, b: Int32Array, oldStream: TokenStream, newStream: TokenStream, marks: Int32Array): [number, number][] {
+function pairSegments(
+  oldSegs: Segment[],
+  newSegs: Segment[],
+  continues: { start: boolean; end: boolean },
+  a: Int32Array,
+  b: Int32Array,
+  oldStream: TokenStream,
+  newStream: TokenStream,
+  marks: Int32Array,
+): [number, number][] {
   const p = oldSegs.length;
   const q = newSegs.length;
   const oldTag = oldSegs.map((seg) => oldStream.blocks.tagName[seg.block]!);
@@ -162,6 +175,10 @@ function pairSegments(oldSegs: Segment[], newSegs: Segment[], a: Int32Array, b: 
     }
   }
   if (scoreWords) for (const seg of oldSegs) for (let k = seg.lo; k < seg.hi; k += 1) marks[a[k]!] = 0;
+  // The first (last) pieces of both sides belong together when both continue the block of the
+  // unchanged run before (after) the region: they are that one block's two versions.
+  if (continues.start && similarity[0]! >= 0) similarity[0] = similarity[0]! + 1;
+  if (continues.end && similarity[p * q - 1]! >= 0) similarity[p * q - 1] = similarity[p * q - 1]! + 1;
   // best[i][j]: best score of old segments i.. and new segments j..
   const best = new Float64Array((p + 1) * (q + 1));
   const width = q + 1;
@@ -255,19 +272,23 @@ export function alignBlocks(original: readonly Opcode[], oldStream: TokenStream,
     if (op.i1 === op.i2 && op.j1 === op.j2) continue;
     if (op.tag === 'equal') {
       pushOpcode(opcodes, 'equal', op.i1, op.i2, op.j1, op.j2);
-      for (let k = 0; k < op.i2 - op.i1; k += 1) pairBlocks(oldStream.tokenBlock[op.i1 + k]!, newStream.tokenBlock[op.j1 + k]!);
+      // Spacers only say which kind of block follows: they pair nothing.
+      for (let k = 0; k < op.i2 - op.i1; k += 1) {
+        if (oldStream.tokenKinds[op.i1 + k] !== TOKEN_SPACER) pairBlocks(oldStream.tokenBlock[op.i1 + k]!, newStream.tokenBlock[op.j1 + k]!);
+      }
       continue;
     }
     const oldSegs = segmentsOf(oldStream, oldGaps, op.i1, op.i2);
     const newSegs = segmentsOf(newStream, newGaps, op.j1, op.j2);
     if (oldSegs.length <= 1 && newSegs.length <= 1) {
-      if (oldSegs.length === 1 && newSegs.length === 1) pairBlocks(oldSegs[0]!.block, newSegs[0]!.block);
+      if (oldSegs.length === 1 && newSegs.length === 1 && oldSegs[0]!.content && newSegs[0]!.content) pairBlocks(oldSegs[0]!.block, newSegs[0]!.block);
       pushChange(opcodes, a, b, op.i1, op.i2, op.j1, op.j2);
       continue;
     }
     scratch ??= newMatchScratch(idCount);
     marks ??= new Int32Array(idCount);
-    const pairs = pairSegments(oldSegs, newSegs, a, b, oldStream, newStream, marks);
+    const continues = { start: oldGaps[op.i1] === 0 && newGaps[op.j1] === 0, end: oldGaps[op.i2] === 0 && newGaps[op.j2] === 0 };
+    const pairs = pairSegments(oldSegs, newSegs, continues, a, b, oldStream, newStream, marks);
     let i = 0;
     let j = 0;
     // Unpaired segments are deleted or inserted where they stand: deletions first at each point.
@@ -287,7 +308,7 @@ export function alignBlocks(original: readonly Opcode[], oldStream: TokenStream,
       flushUntil(oldIndex, newIndex);
       const oldSeg = oldSegs[oldIndex]!;
       const newSeg = newSegs[newIndex]!;
-      pairBlocks(oldSeg.block, newSeg.block);
+      if (oldSeg.content && newSeg.content) pairBlocks(oldSeg.block, newSeg.block);
       realignPair(opcodes, a, b, oldSeg, newSeg, idCount, scratch);
       i = oldIndex + 1;
       j = newIndex + 1;

@@ -184,10 +184,12 @@ export function renderSingleSide(index: StreamIndex, opcodes: readonly Opcode[],
   return parts.join('');
 }
 
-/** An inline deletion's markup: its tokens and the inline tags that open and close within it. */
-function inlineDeletion(stream: TokenStream, lo: number, hi: number, insideLink: boolean): string {
-  const parts: string[] = [];
-  const writer = new MarkedWriter(parts, 'del');
+/**
+ * An inline deletion's markup: one `<del>` holding its tokens and the inline tags that open and
+ * close within it (so that, with the marker removed, the new page's tree is left as it was).
+ */
+function inlineDeletion(stream: TokenStream, lo: number, hi: number, where: DeletionPlace): string {
+  const { insideLink } = where;
   const context = { runStart: lo, wrapDeletedInert: true };
   // Items of the gaps from lo to hi; the edge gaps only contribute inline tags (kept if balanced).
   const entries: number[] = [];
@@ -203,12 +205,31 @@ function inlineDeletion(stream: TokenStream, lo: number, hi: number, insideLink:
     if (k < hi) entries.push(-(k + 1));
   }
   const keep = balancedItems(stream, entries);
+  const inner: string[] = [];
+  // Tokens go through a marker writer of their own; its markers are dropped, the outer one is the marker.
+  const tokenParts: string[] = [];
+  const tokenWriter = new MarkedWriter(tokenParts, 'del');
+  let hasContent = false;
   entries.forEach((entry, position) => {
-    if (entry < 0) writeChangedToken(stream, -entry - 1, writer, context);
-    else if (keep[position] === 1) writeItem(stream, entry, writer);
+    if (entry < 0) {
+      const k = -entry - 1;
+      const kind = stream.tokenKinds[k];
+      if (kind === TOKEN_WORD || kind === TOKEN_IMAGE || kind === TOKEN_OPAQUE) {
+        inner.push(stream.tokenHtml[k]!);
+        hasContent = true;
+      } else if (kind !== TOKEN_SPACER) {
+        tokenParts.length = 0;
+        writeChangedToken(stream, k, tokenWriter, context);
+        tokenWriter.close();
+        inner.push(tokenParts.join(''));
+      }
+    } else if (keep[position] === 1) {
+      inner.push(stream.itemHtml[entry]!);
+    }
   });
-  writer.close();
-  return parts.join('');
+  if (!hasContent) return inner.join('');
+  // Right after another block's deletion, a space keeps the two blocks' words apart.
+  return `<del class="wm-diff">${where.afterOtherDeletion ? ' ' : ''}${inner.join('')}</del>`;
 }
 
 function isLinkTag(html: string): boolean {
@@ -266,13 +287,24 @@ function deletedBlock(stream: TokenStream, block: number): string {
   return parts.join('');
 }
 
+/** What the markup of a deletion depends on at the place it is written. */
+interface DeletionPlace {
+  /** A link is open there (links do not nest: the deletion's own link tags are left out). */
+  insideLink: boolean;
+  /** The last thing written was the deletion of another old block. */
+  afterOtherDeletion: boolean;
+}
+
 interface PendingDeletion {
   /** New block it must be written in (as a child), or -1: anywhere a marker may stand. */
   target: number;
-  /** Its markup, given whether a link is open where it is written (links do not nest). */
-  html: (insideLink: boolean) => string;
+  /** The gap of the new page where it happened (it may be written in an earlier gap if only spacers lie between). */
+  until: number;
+  /** Old block it comes from. */
+  source: number;
+  html: (where: DeletionPlace) => string;
   /** Its markup when it cannot go where it belongs: an inline deletion, in the nearest place a marker may stand. */
-  fallback?: (insideLink: boolean) => string;
+  fallback?: (where: DeletionPlace) => string;
 }
 
 /**
@@ -306,43 +338,108 @@ export function renderCombined(oldIndex: StreamIndex, newIndex: StreamIndex, ali
   const parts: string[] = [];
   const insertions = new MarkedWriter(parts, 'ins');
   const openBlocks: number[] = [0];
+  const isOpen = new Uint8Array(newStream.blocks.tagName.length);
+  isOpen[0] = 1;
   let openLinks = 0;
-  let pending: PendingDeletion[] = [];
+  /** Deletions of the point being written, and those carried over from earlier points. */
+  const fresh: PendingDeletion[] = [];
+  const carried: PendingDeletion[] = [];
+  const pending = fresh; // queueDeletion adds to the point being written
 
-  const placeable = (deletion: PendingDeletion): boolean => {
-    const top = openBlocks[openBlocks.length - 1]!;
-    return deletion.target >= 0 ? deletion.target === top : acceptsMarkers(newStream.blocks.tagName[top]!);
+  const placeableIn = (deletion: PendingDeletion, top: number): boolean =>
+    deletion.target >= 0 ? deletion.target === top : acceptsMarkers(newStream.blocks.tagName[top]!);
+  let lastDeletion = { source: -1, endsAt: -1 };
+  const writeDeletion = (deletion: PendingDeletion): void => {
+    insertions.close();
+    const afterOtherDeletion = lastDeletion.endsAt === parts.length && lastDeletion.source !== deletion.source;
+    parts.push(deletion.html({ insideLink: openLinks > 0, afterOtherDeletion }));
+    lastDeletion = { source: deletion.source, endsAt: parts.length };
   };
-  const flush = (): void => {
-    while (pending.length > 0 && placeable(pending[0]!)) {
-      insertions.close();
-      parts.push(pending.shift()!.html(openLinks > 0));
+  const demoted = (deletion: PendingDeletion): PendingDeletion =>
+    deletion.target < 0 ? deletion : { target: -1, until: deletion.until, source: deletion.source, html: deletion.fallback ?? deletion.html };
+  /**
+   * Deletions carried over from an earlier gap, in order: one waits for its block while that
+   * block is open, and otherwise goes to the first place a marker may stand.
+   */
+  const flushCarried = (): void => {
+    while (carried.length > 0) {
+      const first = carried[0]!;
+      if (first.target >= 0 && !isOpen[first.target]) carried[0] = demoted(first);
+      if (!placeableIn(carried[0]!, openBlocks[openBlocks.length - 1]!)) return;
+      writeDeletion(carried.shift()!);
     }
   };
-  /** Deletions that did not find their block in the gap they belong to go to the next place a marker may stand. */
-  const demote = (): void => {
-    pending = pending.map((deletion) =>
-      deletion.target < 0 ? deletion : { target: -1, html: deletion.fallback ?? deletion.html },
-    );
-  };
-  const writeGap = (gap: number): void => {
-    const end = newStream.gapBounds[gap + 1]!;
-    for (let item = newStream.gapBounds[gap]!; item < end; item += 1) {
-      flush();
-      writeItem(newStream, item, insertions);
-      const kind = newStream.itemKinds[item];
-      const block = newStream.itemBlock[item]!;
-      if (block >= 0) {
-        if (kind === ITEM_OPEN) openBlocks.push(block);
-        else if (kind === ITEM_CLOSE) openBlocks.pop();
-      } else if (kind !== ITEM_VOID && isLinkTag(newStream.itemHtml[item]!)) {
-        openLinks += kind === ITEM_OPEN ? 1 : -1;
+  const updateOpen = (item: number): void => {
+    const kind = newStream.itemKinds[item];
+    const block = newStream.itemBlock[item]!;
+    if (block >= 0) {
+      if (kind === ITEM_OPEN) {
+        openBlocks.push(block);
+        isOpen[block] = 1;
+      } else if (kind === ITEM_CLOSE) {
+        openBlocks.pop();
+        isOpen[block] = 0;
       }
+    } else if (kind !== ITEM_VOID && isLinkTag(newStream.itemHtml[item]!)) {
+      openLinks += kind === ITEM_OPEN ? 1 : -1;
     }
-    flush();
-    demote();
   };
-  const queueDeletion = (lo: number, hi: number): void => {
+  /**
+   * Writes a gap of the new page. Deletions of this point go to the last place in the gap where
+   * they may stand (right before what replaced them, after the gap's whitespace and line
+   * breaks), in order; those that find none are carried to the next place a marker may stand.
+   */
+  const writeGap = (gap: number): void => {
+    const start = newStream.gapBounds[gap]!;
+    const end = newStream.gapBounds[gap + 1]!;
+    // The innermost open block before each item of the gap, and after the last (simulated:
+    // blocks opened in the gap, and how many of the open ones are still open).
+    const tops: number[] = [];
+    const opened: number[] = [];
+    let stillOpen = openBlocks.length;
+    for (let item = start; ; item += 1) {
+      tops.push(opened.length > 0 ? opened[opened.length - 1]! : openBlocks[stillOpen - 1] ?? 0);
+      if (item === end) break;
+      const block = newStream.itemBlock[item]!;
+      if (block < 0) continue;
+      if (newStream.itemKinds[item] === ITEM_OPEN) opened.push(block);
+      else if (newStream.itemKinds[item] === ITEM_CLOSE && opened.pop() === undefined) stillOpen -= 1;
+    }
+    // Place fresh deletions: each at the last point not before the previous one's. One queued
+    // ahead of its place (only spacers lie between) is placed here only if the gap leaves its
+    // block (closes it, or enters a child of it): that is where it stood.
+    const placeAt: number[] = [];
+    let from = 0;
+    for (const deletion of fresh) {
+      if (deletion.until > gap && (deletion.target < 0 || tops[tops.length - 1] === deletion.target)) break;
+      let at = -1;
+      for (let point = tops.length - 1; point >= from; point -= 1) {
+        if (placeableIn(deletion, tops[point]!)) {
+          at = point;
+          break;
+        }
+      }
+      if (at === -1) break;
+      placeAt.push(at);
+      from = at;
+    }
+    const placed = fresh.splice(0, placeAt.length);
+    let next = 0;
+    for (let point = 0; point < tops.length; point += 1) {
+      flushCarried();
+      while (next < placed.length && placeAt[next] === point) writeDeletion(placed[next++]!);
+      if (point === tops.length - 1) break;
+      const item = start + point;
+      writeItem(newStream, item, insertions);
+      updateOpen(item);
+    }
+    // What found no place at its own point goes to the next place a marker may stand.
+    let due = 0;
+    while (due < fresh.length && fresh[due]!.until <= gap) due += 1;
+    carried.push(...fresh.splice(0, due));
+    flushCarried();
+  };
+  const queueDeletion = (lo: number, hi: number, until: number): void => {
     let k = lo;
     while (k < hi) {
       const kind = oldStream.tokenKinds[k];
@@ -360,11 +457,11 @@ export function renderCombined(oldIndex: StreamIndex, newIndex: StreamIndex, ali
           const target = parent >= 0 ? oldToNew[parent]! : -1;
           const rootLo = oldStream.blocks.openGap[root]!;
           const rootHi = oldStream.blocks.closeGap[root]!;
-          const inline = (insideLink: boolean) => inlineDeletion(oldStream, rootLo, rootHi, insideLink);
+          const inline = (where: DeletionPlace) => inlineDeletion(oldStream, rootLo, rootHi, where);
           if (target >= 0 && canHoldDeletedBlock(newStream.blocks.tagName[target]!, oldStream.blocks.tagName[parent]!)) {
-            pending.push({ target, html: () => deletedBlock(oldStream, root), fallback: inline });
+            pending.push({ target, until, source: root, html: () => deletedBlock(oldStream, root), fallback: inline });
           } else {
-            pending.push({ target: -1, html: inline });
+            pending.push({ target: -1, until, source: root, html: inline });
           }
         }
         k = Math.max(k + 1, rootEnd);
@@ -376,21 +473,38 @@ export function renderCombined(oldIndex: StreamIndex, newIndex: StreamIndex, ali
       while (end < hi && roots[oldStream.tokenBlock[end]!] === -1) end += 1;
       const runLo = k;
       const target = oldToNew[block]!;
-      pending.push({ target, html: (insideLink) => inlineDeletion(oldStream, runLo, end, insideLink) });
+      pending.push({ target, until, source: block, html: (where) => inlineDeletion(oldStream, runLo, end, where) });
       k = end;
     }
   };
 
+  // A deletion right after unchanged spacers may belong before them: the spacers' pairing says
+  // nothing about which block they stand in (a deleted paragraph at the end of a section, say,
+  // matched the spacers of the next section's first paragraph). It is queued that early.
+  const queuedEarly = new Map<number, Opcode[]>();
+  opcodes.forEach((op, t) => {
+    const before = opcodes[t - 1];
+    if (op.tag === 'equal' || op.tag === 'insert' || before?.tag !== 'equal') return;
+    let at = op.j1;
+    while (at > before.j1 && newStream.tokenKinds[at - 1] === TOKEN_SPACER) at -= 1;
+    if (at < op.j1) queuedEarly.set(at, [...(queuedEarly.get(at) ?? []), op]);
+  });
+  const early = new Set<Opcode>();
   for (const op of opcodes) {
     if (op.tag === 'equal') {
       for (let j = op.j1; j < op.j2; j += 1) {
+        for (const later of queuedEarly.get(j) ?? []) {
+          if (!hasContent(oldIndex, later.i1, later.i2)) continue;
+          early.add(later);
+          queueDeletion(later.i1, later.i2, later.j1);
+        }
         writeGap(j);
         insertions.close();
         writePlainToken(newStream, j, parts);
       }
       continue;
     }
-    if (hasContent(oldIndex, op.i1, op.i2)) queueDeletion(op.i1, op.i2);
+    if (hasContent(oldIndex, op.i1, op.i2) && !early.has(op)) queueDeletion(op.i1, op.i2, op.j1);
     const context = { runStart: op.j1, wrapDeletedInert: false };
     for (let j = op.j1; j < op.j2; j += 1) {
       writeGap(j);
@@ -398,8 +512,7 @@ export function renderCombined(oldIndex: StreamIndex, newIndex: StreamIndex, ali
     }
   }
   writeGap(newStream.tokenKinds.length);
-  flush(); // demoted by now, and the body takes markers
   insertions.close();
-  for (const deletion of pending) parts.push(deletion.html(false));
+  for (const deletion of carried) writeDeletion(demoted(deletion));
   return parts.join('');
 }
