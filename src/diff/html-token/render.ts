@@ -206,6 +206,8 @@ function inlineDeletion(stream: TokenStream, lo: number, hi: number, where: Dele
   }
   const keep = balancedItems(stream, entries);
   const inner: string[] = [];
+  /** Link-target markers and inert scripts: all that is written when nothing visible was deleted. */
+  const specials: string[] = [];
   // Tokens go through a marker writer of their own; its markers are dropped, the outer one is the marker.
   const tokenParts: string[] = [];
   const tokenWriter = new MarkedWriter(tokenParts, 'del');
@@ -222,14 +224,15 @@ function inlineDeletion(stream: TokenStream, lo: number, hi: number, where: Dele
         writeChangedToken(stream, k, tokenWriter, context);
         tokenWriter.close();
         inner.push(tokenParts.join(''));
+        specials.push(tokenParts.join(''));
       }
     } else if (keep[position] === 1) {
       inner.push(stream.itemHtml[entry]!);
     }
   });
-  if (!hasContent) return inner.join('');
+  if (!hasContent) return specials.join('');
   // Right after another block's deletion, a space keeps the two blocks' words apart.
-  return `<del class="wm-diff">${where.afterOtherDeletion ? ' ' : ''}${inner.join('')}</del>`;
+  return `<del class="wm-diff">${where.spaceBefore ? ' ' : ''}${inner.join('')}</del>`;
 }
 
 function isLinkTag(html: string): boolean {
@@ -291,8 +294,8 @@ function deletedBlock(stream: TokenStream, block: number): string {
 interface DeletionPlace {
   /** A link is open there (links do not nest: the deletion's own link tags are left out). */
   insideLink: boolean;
-  /** The last thing written was the deletion of another old block. */
-  afterOtherDeletion: boolean;
+  /** A space must open the deletion: words written right before it would otherwise run into its first word. */
+  spaceBefore: boolean;
 }
 
 interface PendingDeletion {
@@ -302,6 +305,8 @@ interface PendingDeletion {
   until: number;
   /** Old block it comes from. */
   source: number;
+  /** Whether whitespace stood before it in the old page. */
+  spaced: boolean;
   html: (where: DeletionPlace) => string;
   /** Its markup when it cannot go where it belongs: an inline deletion, in the nearest place a marker may stand. */
   fallback?: (where: DeletionPlace) => string;
@@ -352,11 +357,14 @@ export function renderCombined(oldIndex: StreamIndex, newIndex: StreamIndex, ali
   const writeDeletion = (deletion: PendingDeletion): void => {
     insertions.close();
     const afterOtherDeletion = lastDeletion.endsAt === parts.length && lastDeletion.source !== deletion.source;
-    parts.push(deletion.html({ insideLink: openLinks > 0, afterOtherDeletion }));
+    // Unchanged words are written as the new page has them, which may drop the space the old page had before the deletion.
+    const last = parts[parts.length - 1] ?? '';
+    const afterWord = last !== '' && !/[\s>]$/.test(last);
+    parts.push(deletion.html({ insideLink: openLinks > 0, spaceBefore: afterOtherDeletion || (deletion.spaced && afterWord) }));
     lastDeletion = { source: deletion.source, endsAt: parts.length };
   };
   const demoted = (deletion: PendingDeletion): PendingDeletion =>
-    deletion.target < 0 ? deletion : { target: -1, until: deletion.until, source: deletion.source, html: deletion.fallback ?? deletion.html };
+    deletion.target < 0 ? deletion : { ...deletion, target: -1, html: deletion.fallback ?? deletion.html };
   /**
    * Deletions carried over from an earlier gap, in order: one waits for its block while that
    * block is open, and otherwise goes to the first place a marker may stand.
@@ -439,6 +447,12 @@ export function renderCombined(oldIndex: StreamIndex, newIndex: StreamIndex, ali
     carried.push(...fresh.splice(0, due));
     flushCarried();
   };
+  const spacedBefore = (k: number): boolean => {
+    if (k > 0 && /\s$/.test(oldStream.tokenHtml[k - 1]!)) return true;
+    const end = oldStream.gapBounds[k + 1]!;
+    for (let item = oldStream.gapBounds[k]!; item < end; item += 1) if (oldStream.itemKinds[item] === ITEM_TEXT) return true;
+    return false;
+  };
   const queueDeletion = (lo: number, hi: number, until: number): void => {
     let k = lo;
     while (k < hi) {
@@ -459,9 +473,9 @@ export function renderCombined(oldIndex: StreamIndex, newIndex: StreamIndex, ali
           const rootHi = oldStream.blocks.closeGap[root]!;
           const inline = (where: DeletionPlace) => inlineDeletion(oldStream, rootLo, rootHi, where);
           if (target >= 0 && canHoldDeletedBlock(newStream.blocks.tagName[target]!, oldStream.blocks.tagName[parent]!)) {
-            pending.push({ target, until, source: root, html: () => deletedBlock(oldStream, root), fallback: inline });
+            pending.push({ target, until, source: root, spaced: true, html: () => deletedBlock(oldStream, root), fallback: inline });
           } else {
-            pending.push({ target: -1, until, source: root, html: inline });
+            pending.push({ target: -1, until, source: root, spaced: true, html: inline });
           }
         }
         k = Math.max(k + 1, rootEnd);
@@ -473,7 +487,7 @@ export function renderCombined(oldIndex: StreamIndex, newIndex: StreamIndex, ali
       while (end < hi && roots[oldStream.tokenBlock[end]!] === -1) end += 1;
       const runLo = k;
       const target = oldToNew[block]!;
-      pending.push({ target, until, source: block, html: (where) => inlineDeletion(oldStream, runLo, end, where) });
+      pending.push({ target, until, source: block, spaced: spacedBefore(runLo), html: (where) => inlineDeletion(oldStream, runLo, end, where) });
       k = end;
     }
   };
