@@ -400,6 +400,14 @@ export function renderCombined(oldIndex: StreamIndex, newIndex: StreamIndex, ali
   const writeGap = (gap: number): void => {
     const start = newStream.gapBounds[gap]!;
     const end = newStream.gapBounds[gap + 1]!;
+    if (fresh.length === 0 && carried.length === 0) {
+      // Nothing to place (almost every gap of a page): just the markup.
+      for (let item = start; item < end; item += 1) {
+        writeItem(newStream, item, insertions);
+        updateOpen(item);
+      }
+      return;
+    }
     // The innermost open block before each item of the gap, and after the last (simulated:
     // blocks opened in the gap, and how many of the open ones are still open).
     const tops: number[] = [];
