@@ -349,7 +349,7 @@ export function renderCombined(oldIndex: StreamIndex, newIndex: StreamIndex, ali
   /** Deletions of the point being written, and those carried over from earlier points. */
   const fresh: PendingDeletion[] = [];
   const carried: PendingDeletion[] = [];
-  const pending = fresh; // queueDeletion adds to the point being written
+
 
   const placeableIn = (deletion: PendingDeletion, top: number): boolean =>
     deletion.target >= 0 ? deletion.target === top : acceptsMarkers(newStream.blocks.tagName[top]!);
@@ -481,9 +481,9 @@ export function renderCombined(oldIndex: StreamIndex, newIndex: StreamIndex, ali
           const rootHi = oldStream.blocks.closeGap[root]!;
           const inline = (where: DeletionPlace) => inlineDeletion(oldStream, rootLo, rootHi, where);
           if (target >= 0 && canHoldDeletedBlock(newStream.blocks.tagName[target]!, oldStream.blocks.tagName[parent]!)) {
-            pending.push({ target, until, source: root, spaced: true, html: () => deletedBlock(oldStream, root), fallback: inline });
+            fresh.push({ target, until, source: root, spaced: true, html: () => deletedBlock(oldStream, root), fallback: inline });
           } else {
-            pending.push({ target: -1, until, source: root, spaced: true, html: inline });
+            fresh.push({ target: -1, until, source: root, spaced: true, html: inline });
           }
         }
         k = Math.max(k + 1, rootEnd);
@@ -495,7 +495,7 @@ export function renderCombined(oldIndex: StreamIndex, newIndex: StreamIndex, ali
       while (end < hi && roots[oldStream.tokenBlock[end]!] === -1) end += 1;
       const runLo = k;
       const target = oldToNew[block]!;
-      pending.push({ target, until, source: block, spaced: spacedBefore(runLo), html: (where) => inlineDeletion(oldStream, runLo, end, where) });
+      fresh.push({ target, until, source: block, spaced: spacedBefore(runLo), html: (where) => inlineDeletion(oldStream, runLo, end, where) });
       k = end;
     }
   };
