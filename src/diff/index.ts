@@ -1,7 +1,7 @@
 // The registry of diff types: name → definition. The order is the one `GET /` lists.
 import { identicalBytesDiff, lengthDiff } from './bytes-diffs.ts';
 import { htmlTokenDiff } from './html-token/index.ts';
-import { linksDiff, linksJsonDiff } from './links.ts';
+import { linksDiff, linksJsonDiff } from './links/index.ts';
 import { textDmpDiff } from './pdf-text/text-dmp.ts';
 import { htmlSourceDmpDiff, htmlTextDmpDiff, sideBySideTextDiff } from './text-diffs.ts';
 import type { DiffDefinition } from './types.ts';

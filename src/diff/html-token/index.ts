@@ -1,7 +1,8 @@
 // `html_token`: a rendered, token-level diff of two HTML documents (web-monitoring-diff's
 // `html_diff_render`). Pipeline: parse both documents (node-capped parse5) → tokenize each body
 // (tokenize.ts) → map tokens to integer ids (URLs normalised by `url_rules`, images grouped by
-// shared URLs) → align the id sequences (sequence-diff.ts) → count → render each requested view
+// shared URLs) → align the id sequences (sequence-diff.ts) → count → fit the alignment to the
+// page's blocks (block-align.ts, structure.ts) → render each requested view
 // (render.ts) into a full document with our style and, in `combined`, the title diff and old head.
 // Nothing from the page can run in the output (safe-html.ts); see the README for how this
 // differs from web-monitoring-diff.
@@ -11,8 +12,10 @@ import { diffTexts } from '../dmp.ts';
 import { findFirstElement, isElement, isTextNode, parseHtmlDocument, type Document, type Element } from '../html-parse.ts';
 import type { DiffDefinition, DiffParams, DiffSettings } from '../types.ts';
 import type { DefaultTreeAdapterMap } from 'parse5';
+import { alignBlocks } from './block-align.ts';
 import { hasContent, indexStream, renderCombined, renderSingleSide, type StreamIndex } from './render.ts';
-import { escapeAttribute, escapeText, newSerializeBudget, safeOuterHtml, safeStartTag, type SerializeBudget } from './safe-html.ts';
+import { escapeAttribute, escapeText } from '../html-escape.ts';
+import { newSerializeBudget, safeOuterHtml, safeStartTag, type SerializeBudget } from './safe-html.ts';
 import { matchSequences, opcodesFromMatches, type Opcode } from './sequence-diff.ts';
 import { TokenIdTable, tokenizeBody, type TokenStream } from './tokenize.ts';
 import { isUrlRuleName, normalizeUrl, URL_RULE_NAMES, type UrlRuleName } from './url-rules.ts';
@@ -248,7 +251,9 @@ export function diffHtmlToken(aHtml: string, bHtml: string, options: HtmlTokenOp
   const opcodes = opcodesFromMatches(blocks, oldStream.tokenIds.length, newStream.tokenIds.length);
   const oldIndex = indexStream(oldStream);
   const newIndex = indexStream(newStream);
+  // Counted on the plain alignment (as the anchor counts); shown block by block.
   const result: HtmlTokenResult = countChanges(opcodes, oldIndex, newIndex);
+  const alignment = alignBlocks(opcodes, oldStream, newStream, ids.size);
 
   const style = diffStyle(options);
   const include = options.include;
@@ -257,13 +262,13 @@ export function diffHtmlToken(aHtml: string, bHtml: string, options: HtmlTokenOp
       `<meta name="wm-diff-title" content="${escapeAttribute(titleDiffHtml(oldSide.head, newSide.head))}">` +
       `<template id="wm-diff-old-head">${childrenHtml(oldSide.head, oldBudget)}</template>` +
       style;
-    result.combined = buildDocument(newSide, headAdditions, renderCombined(oldIndex, newIndex, opcodes), newBudget);
+    result.combined = buildDocument(newSide, headAdditions, renderCombined(oldIndex, newIndex, alignment), newBudget);
   }
   if (include === 'insertions' || include === 'all') {
-    result.insertions = buildDocument(newSide, style, renderSingleSide(newIndex, opcodes, 'b'), newBudget);
+    result.insertions = buildDocument(newSide, style, renderSingleSide(newIndex, alignment.opcodes, 'b'), newBudget);
   }
   if (include === 'deletions' || include === 'all') {
-    result.deletions = buildDocument(oldSide, style, renderSingleSide(oldIndex, opcodes, 'a'), oldBudget);
+    result.deletions = buildDocument(oldSide, style, renderSingleSide(oldIndex, alignment.opcodes, 'a'), oldBudget);
   }
   return result;
 }

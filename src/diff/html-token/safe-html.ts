@@ -1,7 +1,8 @@
 // Serialising page markup into diff output so that nothing from the page can run, however a
 // browser re-parses it. Attribute rules: every `<script>` gets a non-executable type; `on*`
 // handler attributes, `srcdoc` and attributes holding `javascript:`/`vbscript:` URLs are
-// dropped; `data:` URLs are dropped from frames, objects, embeds, links and form targets;
+// dropped; `data:` URLs are dropped from frames, objects, embeds, links, form targets, SVG
+// `<use>`/`<script>`, and kept in image sources only when they are images (RESOURCE_URL_ATTRIBUTES);
 // iframes get `sandbox=""`; `<meta http-equiv>` refresh and CSP are defused; SVG animation elements
 // (which can rewrite an `href` after we looked at it) are dropped.
 //
@@ -16,6 +17,7 @@
 // values escape `<` and `>`. Comments are dropped (the anchor removes them too).
 
 import { defaultTreeAdapter, parseFragment, type DefaultTreeAdapterMap, type TreeAdapter } from 'parse5';
+import { escapeAttribute, escapeText } from '../html-escape.ts';
 import { childrenOf, isElement, isTextNode, type ChildNode, type Element, type Node } from '../html-parse.ts';
 
 type Attribute = Element['attrs'][number];
@@ -39,18 +41,44 @@ function normalizedUrl(value: string): string {
   return value.replace(URL_IGNORED_CHARACTERS, '');
 }
 
-/** Attributes (by element) whose `data:` URL would load or navigate to a document that can run script. */
-const DOCUMENT_URL_ATTRIBUTES = new Map<string, readonly string[]>([
-  ['iframe', ['src']],
-  ['frame', ['src']],
-  ['object', ['data']],
-  ['embed', ['src']],
-  ['a', ['href']],
-  ['area', ['href']],
-  ['form', ['action']],
-  ['button', ['formaction']],
-  ['input', ['formaction']],
+/**
+ * Every attribute that makes a browser load or navigate to a URL, by namespace and element, and
+ * what that URL may be. `javascript:`/`vbscript:` URLs are dropped from every attribute anyway.
+ * - `document`: the URL is fetched as a document or script that can run (frames, objects, links,
+ *   form targets, SVG `<use>` — which instantiates the referenced SVG's elements, handlers
+ *   included — and SVG `<script>`): no `data:` URL at all.
+ * - `image`: the URL is fetched as an image, which never runs script (`<img src>`, SVG `<image>`
+ *   and `<feImage>`, `<input type=image>`, a video poster): a `data:` URL only if it is an image.
+ * SVG attributes are matched by local name, so `href` covers `xlink:href` too. SVG animation
+ * elements, which could set any of these after we looked at it (`<set attributeName="href"
+ * to="data:…">`, `values`, `from`, `to`), are dropped whole (see isDropped).
+ */
+type ResourceKind = 'document' | 'image';
+const RESOURCE_URL_ATTRIBUTES = new Map<string, ReadonlyMap<string, ResourceKind>>([
+  [`${HTML_NS} iframe`, new Map([['src', 'document']])],
+  [`${HTML_NS} frame`, new Map([['src', 'document']])],
+  [`${HTML_NS} object`, new Map([['data', 'document']])],
+  [`${HTML_NS} embed`, new Map([['src', 'document']])],
+  [`${HTML_NS} a`, new Map([['href', 'document']])],
+  [`${HTML_NS} area`, new Map([['href', 'document']])],
+  [`${HTML_NS} form`, new Map([['action', 'document']])],
+  [`${HTML_NS} button`, new Map([['formaction', 'document']])],
+  [`${HTML_NS} input`, new Map([['formaction', 'document'], ['src', 'image']])],
+  [`${HTML_NS} img`, new Map([['src', 'image']])],
+  [`${HTML_NS} video`, new Map([['poster', 'image']])],
+  [`${SVG_NS} a`, new Map([['href', 'document']])],
+  [`${SVG_NS} use`, new Map([['href', 'document']])],
+  [`${SVG_NS} script`, new Map([['href', 'document']])],
+  [`${SVG_NS} image`, new Map([['href', 'image']])],
+  [`${SVG_NS} feImage`, new Map([['href', 'image']])],
 ]);
+const IMAGE_DATA_URL = /^data:image\//i;
+
+/** Whether a resource attribute's (normalised) URL may stay. */
+function isAllowedResourceUrl(kind: ResourceKind | undefined, url: string): boolean {
+  if (kind === undefined || !DATA_URL.test(url)) return true;
+  return kind === 'image' && IMAGE_DATA_URL.test(url);
+}
 
 const VOID_ELEMENTS = new Set([
   'area', 'base', 'basefont', 'bgsound', 'br', 'col', 'embed', 'frame', 'hr', 'img', 'input',
@@ -95,13 +123,13 @@ export function safeAttributes(element: Element): Attribute[] {
   const isScript = element.tagName === 'script';
   // Any namespace: should a browser re-parse a foreign `iframe` as HTML, it is sandboxed too.
   const isIframe = element.tagName === 'iframe';
-  const documentUrlAttributes = DOCUMENT_URL_ATTRIBUTES.get(element.tagName) ?? [];
+  const resourceAttributes = RESOURCE_URL_ATTRIBUTES.get(`${element.namespaceURI} ${element.tagName}`);
   for (const attr of element.attrs) {
     const lower = attr.name.toLowerCase();
     if (isHandlerName(lower) || lower === 'srcdoc') continue;
     const url = normalizedUrl(attr.value);
     if (SCRIPT_URL.test(url)) continue;
-    if (documentUrlAttributes.includes(lower) && DATA_URL.test(url)) continue;
+    if (!isAllowedResourceUrl(resourceAttributes?.get(lower), url)) continue;
     if (isIframe && lower === 'sandbox') continue;
     if (isScript && lower === 'type' && !attr.prefix) {
       originalScriptType = attr.value;
@@ -120,21 +148,6 @@ export function safeAttributes(element: Element): Attribute[] {
   // A page's frame never runs script, even if the viewer forgets to sandbox the output.
   if (isIframe) kept.push({ name: 'sandbox', value: '' });
   return kept;
-}
-
-// Text escapes as parse5's serializer, plus `<` and `>` in attribute values, which keeps an
-// attribute from ending a raw-text element should a browser re-parse it inside one.
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '\u00a0': '&nbsp;', '"': '&quot;' };
-const TEXT_SPECIALS = /[&<>\u00a0]/g;
-const ATTRIBUTE_SPECIALS = /[&"<>\u00a0]/g;
-const escapeChar = (char: string): string => ESCAPES[char]!;
-
-export function escapeText(text: string): string {
-  return text.replace(TEXT_SPECIALS, escapeChar);
-}
-
-export function escapeAttribute(value: string): string {
-  return value.replace(ATTRIBUTE_SPECIALS, escapeChar);
 }
 
 function attributeName(attr: Attribute): string {

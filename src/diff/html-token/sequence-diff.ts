@@ -270,10 +270,16 @@ function findGramAnchors(a: Int32Array, b: Int32Array, range: Range, length: num
   return count > 0 ? { pairsA, pairsB, count } : undefined;
 }
 
+/** Per-id work arrays of matchSequences, reusable across calls over the same id space (they are left zeroed). */
+export type MatchScratch = Scratch;
+
+export function newMatchScratch(idCount: number): MatchScratch {
+  return { countA: new Int32Array(idCount), countB: new Int32Array(idCount), headB: new Int32Array(idCount), distinct: 0 };
+}
+
 /** Matching blocks of `a` and `b` (ids in 0..idCount-1), sorted, adjacent blocks merged. */
-export function matchSequences(a: Int32Array, b: Int32Array, idCount: number): MatchBlock[] {
+export function matchSequences(a: Int32Array, b: Int32Array, idCount: number, scratch: MatchScratch = newMatchScratch(idCount)): MatchBlock[] {
   const matches: MatchBlock[] = [];
-  const scratch: Scratch = { countA: new Int32Array(idCount), countB: new Int32Array(idCount), headB: new Int32Array(idCount), distinct: 0 };
   let budget = WORK_PER_TOKEN * (a.length + b.length) + 100_000;
   const stack: Range[] = [{ aLo: 0, aHi: a.length, bLo: 0, bHi: b.length }];
 

@@ -6,7 +6,9 @@
 
 import { TooLargeError } from '../../errors.ts';
 import { getAttribute, isElement, isTextNode, walk, type Element } from '../html-parse.ts';
-import { escapeText, safeOuterHtml, safeStartTag, type SerializeBudget } from './safe-html.ts';
+import { escapeText } from '../html-escape.ts';
+import { safeOuterHtml, safeStartTag, type SerializeBudget } from './safe-html.ts';
+import { BOUNDARY_VOIDS, isBlock, SPACER_BLOCKS } from './structure.ts';
 import { normalizeUrl, parseSrcset, type UrlRuleName } from './url-rules.ts';
 
 export const TOKEN_WORD = 0;
@@ -32,8 +34,6 @@ export const ITEM_TEXT = 3;
 /** Spacers per separatable opening: a run of 3 survives the cleanup that drops matches of ≤ 2. */
 export const SPACERS_PER_BLOCK = 3;
 
-// Blocks that get spacers before them, so one change cannot spread across them. Whole names.
-const SEPARATABLE = new Set(['blockquote', 'section', 'article', 'header', 'footer', 'pre', 'ul', 'ol', 'li', 'table', 'p']);
 const INVISIBLE = new Set(['script', 'style', 'template']);
 // Compared as whole units: the anchor's undiffable list, plus raw-text elements whose content
 // cannot be re-emitted as words, plus replaced elements whose content is only fallback.
@@ -118,6 +118,27 @@ export interface TokenStream {
   readonly gapBounds: Int32Array;
   readonly itemKinds: Int32Array;
   readonly itemHtml: string[];
+  /** For each token: the innermost block element (structure.ts) holding it; block 0 is the body. */
+  readonly tokenBlock: Int32Array;
+  /** For each item: the block it opens or closes, BOUNDARY_ITEM for a void boundary (`<hr>`), else NOT_A_BOUNDARY. */
+  readonly itemBlock: Int32Array;
+  readonly blocks: BlockTable;
+}
+
+export const NOT_A_BOUNDARY = -1;
+export const BOUNDARY_ITEM = -2;
+
+/** The block elements of one side, in document order (block 0: the body). */
+export interface BlockTable {
+  readonly tagName: string[];
+  /** Enclosing block (-1 for the body). */
+  readonly parent: Int32Array;
+  /** The item of the start tag and of the end tag (-1 for the body, which has neither). */
+  readonly openItem: Int32Array;
+  readonly closeItem: Int32Array;
+  /** The gaps holding the start and end tag: the block's tokens are those in [openGap, closeGap). */
+  readonly openGap: Int32Array;
+  readonly closeGap: Int32Array;
 }
 
 export interface TokenizeOptions {
@@ -181,6 +202,20 @@ export function tokenizeBody(body: Element | undefined, options: TokenizeOptions
   const itemHtml: string[] = [];
   const linkStarts = new Map<number, number>();
   const imageUrls = new Map<number, string[]>();
+  const tokenBlock = new IntList();
+  const itemBlock = new IntList();
+  const blockTag: string[] = ['body'];
+  const blockParent = new IntList();
+  const blockOpenItem = new IntList();
+  const blockCloseItem = new IntList();
+  const blockOpenGap = new IntList();
+  const blockCloseGap = new IntList();
+  blockParent.push(-1);
+  blockOpenItem.push(-1);
+  blockCloseItem.push(-1);
+  blockOpenGap.push(0);
+  blockCloseGap.push(0);
+  const openBlocks: number[] = [0];
   const { ids } = options;
   gapBounds.push(0);
 
@@ -194,11 +229,13 @@ export function tokenizeBody(body: Element | undefined, options: TokenizeOptions
     tokenKinds.push(kind);
     tokenIds.push(id);
     tokenHtml.push(html);
+    tokenBlock.push(openBlocks[openBlocks.length - 1]!);
     gapBounds.push(itemKinds.length);
   };
-  const pushItem = (kind: number, html: string): void => {
+  const pushItem = (kind: number, html: string, block = NOT_A_BOUNDARY): void => {
     itemKinds.push(kind);
     itemHtml.push(html);
+    itemBlock.push(block);
   };
 
   const openLinkStarts: number[] = [];
@@ -219,7 +256,14 @@ export function tokenizeBody(body: Element | undefined, options: TokenizeOptions
             pushToken(TOKEN_HREF, ids.idOf('href', normalizeUrl(href, options.urlRules)), href);
           }
         }
-        pushItem(ITEM_CLOSE, `</${name}>`);
+        if (isBlock(name) && node.namespaceURI === HTML_NS) {
+          const block = openBlocks.pop()!;
+          blockCloseItem.data[block] = itemKinds.length;
+          blockCloseGap.data[block] = tokenKinds.length;
+          pushItem(ITEM_CLOSE, `</${name}>`, block);
+        } else {
+          pushItem(ITEM_CLOSE, `</${name}>`);
+        }
         continue;
       }
       const node = event.node;
@@ -255,22 +299,35 @@ export function tokenizeBody(body: Element | undefined, options: TokenizeOptions
         }
         continue;
       }
-      if (SEPARATABLE.has(name)) {
+      if (SPACER_BLOCKS.has(name)) {
         const spacerId = ids.idOf('spacer', name);
         for (let i = 0; i < SPACERS_PER_BLOCK; i += 1) pushToken(TOKEN_SPACER, spacerId, '');
       }
       if (name === 'a') openLinkStarts.push(tokenKinds.length);
       if (VOID.has(name)) {
-        pushItem(ITEM_VOID, safeStartTag(node));
+        pushItem(ITEM_VOID, safeStartTag(node), BOUNDARY_VOIDS.has(name) ? BOUNDARY_ITEM : NOT_A_BOUNDARY);
       } else {
         let html = safeStartTag(node);
         const first = node.childNodes[0];
         if (LEADING_NEWLINE_ELEMENTS.has(name) && first !== undefined && isTextNode(first) && first.value.startsWith('\n')) html += '\n';
-        pushItem(ITEM_OPEN, html);
+        if (isBlock(name)) {
+          const block = blockTag.length;
+          blockTag.push(name);
+          blockParent.push(openBlocks[openBlocks.length - 1]!);
+          blockOpenItem.push(itemKinds.length);
+          blockOpenGap.push(tokenKinds.length);
+          blockCloseItem.push(-1);
+          blockCloseGap.push(-1);
+          openBlocks.push(block);
+          pushItem(ITEM_OPEN, html, block);
+        } else {
+          pushItem(ITEM_OPEN, html);
+        }
       }
     }
   }
   gapBounds.push(itemKinds.length);
+  blockCloseGap.data[0] = tokenKinds.length;
   return {
     tokenKinds: tokenKinds.toArray(),
     tokenIds: tokenIds.toArray(),
@@ -280,5 +337,15 @@ export function tokenizeBody(body: Element | undefined, options: TokenizeOptions
     gapBounds: gapBounds.toArray(),
     itemKinds: itemKinds.toArray(),
     itemHtml,
+    tokenBlock: tokenBlock.toArray(),
+    itemBlock: itemBlock.toArray(),
+    blocks: {
+      tagName: blockTag,
+      parent: blockParent.toArray(),
+      openItem: blockOpenItem.toArray(),
+      closeItem: blockCloseItem.toArray(),
+      openGap: blockOpenGap.toArray(),
+      closeGap: blockCloseGap.toArray(),
+    },
   };
 }

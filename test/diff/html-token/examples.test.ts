@@ -47,7 +47,7 @@ describe('html_token worked examples', () => {
 
   it('remove-list shows the deleted item with its list item and link in combined', () => {
     const { before, after } = readExample('remove-list');
-    assert.match(diff(before, after).combined!, /<li><a href="\/c"><del class="wm-diff">Link c<\/del><\/a><\/li>\s*<\/ul>/);
+    assert.match(diff(before, after).combined!, /<li data-wm-diff-deleted=""><a href="\/c"><del class="wm-diff">Link c<\/del><\/a><\/li>\s*<\/ul>/);
   });
 
   it('change-tag follows the new document (h2)', () => {

@@ -42,6 +42,9 @@ export const PAYLOADS = [
   '<form action="javascript:alert(1)"><button formaction="JaVaScRiPt:alert(2)">b</button><input type=image formaction="data:text/html,x"></form>',
   '<math href="javascript:alert(1)">x</math><svg><a xlink:href="javascript:alert(2)"><text>t</text></a></svg>',
   '<svg><script href="data:,alert(1)"/></svg><svg><use href="data:image/svg+xml,<svg id=\'x\'><image href=\'1\' onerror=\'alert(1)\'/></svg>#x"/></svg>',
+  '<svg><use xlink:href="data:image/svg+xml;base64,PHN2ZyBpZD0neCc+PC9zdmc+#x"/><script xlink:href="DATA:,alert(1)"></script></svg>',
+  '<svg><image href="data:text/html,<script>alert(1)</script>"/><filter><feImage xlink:href=" data:image/svg+xml,<svg onload=alert(1)>"/></filter></svg>',
+  '<svg><animate attributeName="xlink:href" from="data:,a" to="data:image/svg+xml,<svg onload=alert(1)>"/><set attributeName="href" to="javascript:alert(2)"/></svg>',
   '<iframe srcdoc="<script>alert(1)</script>"></iframe><meta http-equiv="refresh" content="0;url=javascript:alert(1)">',
   '<script>alert(1)</script><script type="text/javascript">alert(2)</script><script type="module">alert(3)</script>',
   '<img src=x ONERROR=alert(1)><svg onload=alert(2)><circle onClick="alert(3)"/></svg><body onload=alert(4)>',
@@ -49,7 +52,9 @@ export const PAYLOADS = [
 
 const JS_URL = /^(?:javascript|vbscript):/i;
 const SVG_ANIMATIONS = new Set(['animate', 'set', 'animatemotion', 'animatetransform', 'animatecolor']);
-const DOCUMENT_URL_ATTRIBUTES = new Map([['iframe', 'src'], ['frame', 'src'], ['object', 'data'], ['embed', 'src']]);
+const DOCUMENT_URL_ATTRIBUTES = new Map([['iframe', 'src'], ['frame', 'src'], ['object', 'data'], ['embed', 'src'], ['use', 'href'], ['script', 'href']]);
+/** Elements whose `href`/`src` loads an image: a `data:` URL there must at least be an image. */
+const IMAGE_URL_ATTRIBUTES = new Map([['img', 'src'], ['image', 'href'], ['feImage', 'href']]);
 
 function problemsIn(root: Node): string[] {
   const problems: string[] = [];
@@ -66,6 +71,7 @@ function problemsIn(root: Node): string[] {
       if (attr.name === 'srcdoc') problems.push(`<${name} srcdoc>`);
       if (JS_URL.test(value)) problems.push(`<${name} ${attr.name}="${attr.value}">`);
       if (DOCUMENT_URL_ATTRIBUTES.get(name) === attr.name && /^data:/i.test(value)) problems.push(`<${name} ${attr.name}="data:…">`);
+      if (IMAGE_URL_ATTRIBUTES.get(name) === attr.name && /^data:/i.test(value) && !/^data:image\//i.test(value)) problems.push(`<${name} ${attr.name}="${value.slice(0, 20)}…">`);
       if (attr.name === 'http-equiv' && attr.value.trim().toLowerCase() === 'refresh') problems.push('meta refresh');
     }
   }

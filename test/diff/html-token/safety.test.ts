@@ -107,3 +107,44 @@ describe('html_token output keeps what is safe', () => {
     assert.match(over, /<noscript>(&lt;b&gt;x&lt;\/b&gt;){5000}<\/noscript>/);
   });
 });
+
+describe('html_token SVG resource URLs follow the img src rules', () => {
+  const attributesOf = (html: string, name: string, attribute: string): (string | undefined)[] =>
+    elements(parse(html), (e) => e.tagName === name).map((e) => e.attrs.find((attr) => attr.name === attribute)?.value);
+
+  it('the test itself sees a data: <use> and a non-image data: <image>', () => {
+    assert.notDeepEqual(problemsReading('<svg><use href="data:image/svg+xml,x#a"/></svg>'), []);
+    assert.notDeepEqual(problemsReading('<svg><use xlink:href="data:image/svg+xml,x#a"/></svg>'), []);
+    assert.notDeepEqual(problemsReading('<svg><image href="data:text/html,x"/></svg>'), []);
+  });
+
+  it('drops data: from <use> and SVG <script> (href and xlink:href), keeps fragment and http references', () => {
+    const svg = (word: string) =>
+      `<svg><use href="data:image/svg+xml,<svg id='x'/>#x"/><use xlink:href="DATA:image/svg+xml,x#y"/>` +
+      `<use href="#icon"/><use xlink:href="https://example.com/sprite.svg#z"/><script xlink:href="data:,alert(1)"></script></svg><p>Some words stay the same, ${word}</p>`;
+    for (const [, html] of views(diff(svg('one'), svg('two')))) {
+      assert.deepEqual(attributesOf(html, 'use', 'href'), [undefined, undefined, '#icon', 'https://example.com/sprite.svg#z']);
+      assert.deepEqual(attributesOf(html, 'script', 'href'), [undefined]);
+    }
+  });
+
+  it('keeps data: images in SVG <image> and <feImage> and <img>, drops other data: there', () => {
+    const png = 'data:image/png;base64,iVBORw0KGgo=';
+    const svg = (word: string) =>
+      `<p>${word}</p><img src="${png}"><img src="data:text/html,x"><svg><image href="${png}"/><image xlink:href="data:text/html,<b>x</b>"/>` +
+      `<filter><feImage href="${png}"/><feImage xlink:href="data:application/xml,x"/></filter></svg>`;
+    for (const [, html] of views(diff(svg('one'), svg('two')))) {
+      assert.deepEqual(attributesOf(html, 'img', 'src'), [png, undefined]);
+      assert.deepEqual(attributesOf(html, 'image', 'href'), [png, undefined]);
+      assert.deepEqual(attributesOf(html, 'feImage', 'href'), [png, undefined]);
+    }
+  });
+
+  it('drops SVG animations that could set an href after sanitising', () => {
+    const svg = (word: string) => `<svg><a href="/x"><set attributeName="href" to="data:text/html,x"/><animate attributeName="xlink:href" values="/a;javascript:alert(1)"/><text>t</text></a></svg><p>Some words stay the same, ${word}</p>`;
+    for (const [, html] of views(diff(svg('one'), svg('two')))) {
+      assert.equal(elements(parse(html), (e) => e.tagName === 'set' || e.tagName === 'animate').length, 0);
+      assert.deepEqual(attributesOf(html, 'a', 'href'), ['/x']);
+    }
+  });
+});

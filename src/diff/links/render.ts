@@ -2,22 +2,15 @@
 // (spec/diff-types.md §2.8). Unlike the anchor, every piece of page text (link text, hrefs, title)
 // is escaped, and hrefs with executable schemes (javascript:, data:, …) are not made clickable.
 
-import type { DiffSegment } from './types.ts';
-import type { LinkDiffEntry } from './links-compare.ts';
+import { escapeAttribute, escapeText } from '../html-escape.ts';
+import type { DiffSegment } from '../types.ts';
+import type { LinkDiffEntry } from './compare.ts';
 
 export interface LinksHtmlOptions {
   /** Title of the new page (unescaped text). */
   title: string;
   insertionColor: string;
   deletionColor: string;
-}
-
-export function escapeHtmlText(text: string): string {
-  return text.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
-}
-
-export function escapeHtmlAttribute(value: string): string {
-  return value.replace(/[&<>"]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&quot;'));
 }
 
 const SAFE_PROTOCOLS: ReadonlySet<string> = new Set(['http:', 'https:', 'ftp:', 'mailto:', 'tel:']);
@@ -55,19 +48,19 @@ function styleSheet(insertionColor: string, deletionColor: string): string {
 /** Equal segments plus the inserted ones marked with <ins> (escaped HTML). */
 function insertionView(segments: readonly DiffSegment[]): string {
   return segments
-    .map(([op, text]) => (op === 0 ? escapeHtmlText(text) : op === 1 ? `<ins class="wm-diff">${escapeHtmlText(text)}</ins>` : ''))
+    .map(([op, text]) => (op === 0 ? escapeText(text) : op === 1 ? `<ins class="wm-diff">${escapeText(text)}</ins>` : ''))
     .join('');
 }
 
 /** Equal segments plus the deleted ones marked with <del> (escaped HTML). */
 function deletionView(segments: readonly DiffSegment[]): string {
   return segments
-    .map(([op, text]) => (op === 0 ? escapeHtmlText(text) : op === -1 ? `<del class="wm-diff">${escapeHtmlText(text)}</del>` : ''))
+    .map(([op, text]) => (op === 0 ? escapeText(text) : op === -1 ? `<del class="wm-diff">${escapeText(text)}</del>` : ''))
     .join('');
 }
 
 function linkElement(resolvedHref: string, contentHtml: string): string {
-  const href = isSafeHref(resolvedHref) ? ` href="${escapeHtmlAttribute(resolvedHref)}"` : '';
+  const href = isSafeHref(resolvedHref) ? ` href="${escapeAttribute(resolvedHref)}"` : '';
   return `<a${href}>(${contentHtml})</a>`;
 }
 
@@ -91,8 +84,8 @@ function renderRow(entry: LinkDiffEntry): string {
     if (change.hrefs[0] !== change.hrefs[1]) hrefHtml += `<br>${linkElement(change.resolved_hrefs[0], deletionView(change.href))}`;
   } else {
     const link = entry[1];
-    textHtml = escapeHtmlText(link.text);
-    hrefHtml = linkElement(link.resolved_href, escapeHtmlText(link.href));
+    textHtml = escapeText(link.text);
+    hrefHtml = linkElement(link.resolved_href, escapeText(link.href));
   }
   return [
     `    <tr class="links-list--item"${rowAttributes}>`,
@@ -110,7 +103,7 @@ export function renderLinksHtml(entries: readonly LinkDiffEntry[], options: Link
     '<html>',
     ' <head>',
     '  <meta charset="utf-8">',
-    `  <title>${escapeHtmlText(options.title)}</title>`,
+    `  <title>${escapeText(options.title)}</title>`,
     '  <style id="wm-diff-style" type="text/css">',
     styleSheet(options.insertionColor, options.deletionColor),
     '  </style>',

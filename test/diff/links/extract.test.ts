@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TooLargeError } from '../../src/errors.ts';
-import { parseHtmlDocument } from '../../src/diff/html-parse.ts';
+import { TooLargeError } from '../../../src/errors.ts';
+import { parseHtmlDocument } from '../../../src/diff/html-parse.ts';
 import {
   extractPageLinks,
   LINK_TEXT_MAX_CHARS,
@@ -9,7 +9,7 @@ import {
   normalizeHref,
   resolveHref,
   type PageLinks,
-} from '../../src/diff/links-extract.ts';
+} from '../../../src/diff/links/extract.ts';
 
 function extract(html: string, options: { pageUrl?: string; maxLinks?: number } = {}): PageLinks {
   const document = parseHtmlDocument(html, { maxNodes: 1_000_000 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SequenceMatcher, type SequenceMatcherOptions } from '../../src/diff/links-sequence-matcher.ts';
+import { SequenceMatcher, type SequenceMatcherOptions } from '../../../src/diff/links/sequence-matcher.ts';
 
 const byChar: SequenceMatcherOptions<string> = { key: (c) => c, equal: (x, y) => x === y };
 

@@ -3,8 +3,8 @@
 // `#`; text with images as `[image: alt]` and undiffable descendants left out; scheme and host of
 // the href lower-cased. Extension: `resolved_href`, against the page URL and any <base href>.
 
-import { TooLargeError } from '../errors.ts';
-import { getAttribute, isElement, isTextNode, walk, type Document, type Element } from './html-parse.ts';
+import { TooLargeError } from '../../errors.ts';
+import { getAttribute, isElement, isTextNode, walk, type Document, type Element } from '../html-parse.ts';
 
 export interface Link {
   /** Link text, trimmed; `[image: alt]` for images, `[tooltip: title]` or `[no text]` when empty. */

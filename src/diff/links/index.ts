@@ -1,19 +1,19 @@
 // The `links_json` and `links` diff types: which outgoing links of a page were added, removed or
 // changed (spec/diff-types.md §2.7–2.8, spec/html-token.md §3.12). Extraction, comparison and
-// rendering live in links-extract.ts, links-compare.ts and links-render.ts.
+// rendering live in extract.ts, compare.ts and render.ts.
 
-import { diffTexts } from './dmp.ts';
-import { parseHtmlDocument } from './html-parse.ts';
-import { countLinkChanges, diffLinks, type LinkDiffEntry, type Subdiff } from './links-compare.ts';
-import { extractPageLinks, type PageLinks } from './links-extract.ts';
-import { renderLinksHtml } from './links-render.ts';
-import type { DiffDefinition, DiffParams, DiffSegment, DiffSettings, DiffSide } from './types.ts';
+import { diffTexts } from '../dmp.ts';
+import { parseHtmlDocument } from '../html-parse.ts';
+import { countLinkChanges, diffLinks, type LinkDiffEntry, type Subdiff } from './compare.ts';
+import { extractPageLinks, type PageLinks } from './extract.ts';
+import { renderLinksHtml } from './render.ts';
+import type { DiffDefinition, DiffParams, DiffSegment, DiffSettings, DiffSide } from '../types.ts';
 
-export { compareCodePoints, countLinkChanges, diffLinks, prepareLinks } from './links-compare.ts';
-export type { ChangedLink, LinkDiffEntry, Subdiff } from './links-compare.ts';
-export { extractPageLinks, normalizeHref, resolveHref } from './links-extract.ts';
-export type { Link, PageLinks } from './links-extract.ts';
-export { renderLinksHtml } from './links-render.ts';
+export { compareCodePoints, countLinkChanges, diffLinks, prepareLinks } from './compare.ts';
+export type { ChangedLink, LinkDiffEntry, Subdiff } from './compare.ts';
+export { extractPageLinks, normalizeHref, resolveHref } from './extract.ts';
+export type { Link, PageLinks } from './extract.ts';
+export { renderLinksHtml } from './render.ts';
 
 export interface LinksOptions {
   insertionColor: string;

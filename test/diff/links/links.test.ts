@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'parse5';
-import { TooLargeError } from '../../src/errors.ts';
-import { findFirstElement, getAttribute, isElement, isTextNode, walk, type Element, type Node } from '../../src/diff/html-parse.ts';
+import { TooLargeError } from '../../../src/errors.ts';
+import { findFirstElement, getAttribute, isElement, isTextNode, walk, type Element, type Node } from '../../../src/diff/html-parse.ts';
 import {
   budgetedSubdiff,
   coarseDiff,
@@ -13,8 +13,8 @@ import {
   parseLinksOptions,
   type LinkDiffEntry,
   type LinksOptions,
-} from '../../src/diff/links.ts';
-import type { DiffSettings, DiffSide } from '../../src/diff/types.ts';
+} from '../../../src/diff/links/index.ts';
+import type { DiffSettings, DiffSide } from '../../../src/diff/types.ts';
 
 const settings: DiffSettings = {
   insertionColor: '#a1d76a',
@@ -40,7 +40,7 @@ function linksHtml(a: string, b: string, runOptions: LinksOptions = options) {
   return linksDiff.run(side(a), side(b), runOptions) as { change_count: number; diff: string };
 }
 
-const fixture = (name: string): string => readFileSync(new URL(`../../fixtures/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string): string => readFileSync(new URL(`../../../fixtures/${name}`, import.meta.url), 'utf8');
 const example = (name: string): [string, string] => [fixture(`examples/${name}.before`), fixture(`examples/${name}.after`)];
 const link = (text: string, href: string, resolved = href) => ({ text, href, resolved_href: resolved });
 
@@ -280,6 +280,28 @@ describe('links: HTML rendering (spec/diff-types.md §2.8)', () => {
     assert.ok(hrefs.includes('/y?a=1&b="><img src=x onerror=alert(2)>'));
   });
 
+  it('escapes markup in the shared part of a changed link, in both the insertion and the deletion view', () => {
+    const shared = '&lt;b&gt;Tom &amp; &lt;i&gt;Jerry&lt;/i&gt;&lt;/b&gt; ';
+    const result = linksHtml(
+      `<a href="/text">${shared}old</a><a href="/p?q=&lt;b&gt;&amp;n=1">Same</a>`,
+      `<a href="/text">${shared}new</a><a href="/p?q=&lt;b&gt;&amp;n=2">Same</a>`,
+    );
+    const document = parse(result.diff);
+    assert.equal(elements(document, 'b').length, 0);
+    assert.equal(elements(document, 'i').length, 0);
+    const changedRows = elements(findFirstElement(document, 'tbody')!, 'tr').filter((row) => getAttribute(elements(row, 'td')[0]!, 'title') === 'Changed');
+    assert.equal(changedRows.length, 2);
+    const textCell = changedRows.map((row) => elements(row, 'td')[1]!).find((cell) => textOf(cell).includes('Tom'))!;
+    // Insertion view, <br>, deletion view: both read the shared text literally.
+    assert.equal(textOf(textCell), '<b>Tom & <i>Jerry</i></b> new<b>Tom & <i>Jerry</i></b> old');
+    assert.deepEqual(elements(textCell, 'ins').map(textOf), ['new']);
+    assert.deepEqual(elements(textCell, 'del').map(textOf), ['old']);
+    const hrefCell = changedRows.map((row) => elements(row, 'td')[2]!).find((cell) => textOf(cell).includes('/p?'))!;
+    assert.deepEqual(elements(hrefCell, 'a').map(textOf), ['(/p?q=<b>&n=2)', '(/p?q=<b>&n=1)']);
+    assert.deepEqual(elements(hrefCell, 'a').map((a) => getAttribute(a, 'href')), ['/p?q=<b>&n=2', '/p?q=<b>&n=1']);
+    assert.deepEqual(elements(hrefCell, 'del').map(textOf), ['1']);
+  });
+
   it('does not make javascript: or data: hrefs clickable, but still lists them', () => {
     const result = linksHtml('', '<a href="javascript:alert(1)">JS</a><a href="java&#9;script:alert(2)">Tab</a><a href="data:text/html,x">Data</a>');
     assert.equal(result.change_count, 3);
@@ -389,7 +411,7 @@ describe('real pages', () => {
     assert.equal(elements(document, 'script').length, 0);
   });
 
-  const pagesDir = new URL('../../fixtures/pages/', import.meta.url);
+  const pagesDir = new URL('../../../fixtures/pages/', import.meta.url);
   it('finds the one added link in each page pair of the corpus', () => {
     const manifest = JSON.parse(readFileSync(new URL('manifest.json', pagesDir), 'utf8')) as { id: string }[];
     assert.equal(manifest.length, 20);

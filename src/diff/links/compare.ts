@@ -3,9 +3,9 @@
 // lower-cased text), pull roughly-equal neighbours into equal blocks, then emit entries.
 // Difference from the anchor: identity compares text exactly, so case-only changes are reported.
 
-import type { DiffSegment } from './types.ts';
-import type { Link } from './links-extract.ts';
-import { SequenceMatcher } from './links-sequence-matcher.ts';
+import type { DiffSegment } from '../types.ts';
+import type { Link } from './extract.ts';
+import { SequenceMatcher } from './sequence-matcher.ts';
 
 /** A link whose text or href changed (code 100). */
 export interface ChangedLink {
