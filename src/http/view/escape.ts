@@ -1,13 +1,10 @@
-// HTML escaping for the viewer's own markup. A local minimal copy on purpose: the diff code's
-// escapers (src/diff/html-token/safe-html.ts, src/diff/links-render.ts) are being consolidated
-// into one module; switch to it once that lands.
+// HTML building for the viewer's own markup: a tagged template whose interpolations go through the
+// project's one HTML escaper (src/diff/html-escape.ts), and the fast escaper for a whole page in `srcdoc`.
+import { escapeAttribute } from '../../diff/html-escape.ts';
 
-const SPECIALS = /[&<>"']/g;
-const REPLACEMENTS: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-/** Escapes text for an HTML text node or a quoted attribute value (both quote kinds). */
+/** Escapes text for an HTML text node or a double-quoted attribute value (the viewer writes no other kind). */
 export function escapeHtml(value: string): string {
-  return value.replace(SPECIALS, (c) => REPLACEMENTS[c]!);
+  return escapeAttribute(value);
 }
 
 /**
