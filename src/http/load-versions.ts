@@ -11,6 +11,7 @@ import { validateSourceUrl } from '../ingest/index.ts';
 import { SNIFF_WINDOW_BYTES, identifyContent, refusalReason, undiffableContentError } from '../sniff/index.ts';
 import type { AcceptedContent, ContentTypeInfo, ContentTypeOption } from '../sniff/types.ts';
 import type { JobSide } from '../pool/index.ts';
+import { readJsonVersions, tooLargeSide, type InlineVersion } from './json-versions.ts';
 
 export type Side = 'a' | 'b';
 
@@ -160,12 +161,6 @@ export function validateSources(params: Record<string, string>, limits: Pick<Ing
   };
 }
 
-interface InlineVersion {
-  bytes: Uint8Array;
-  contentType?: string;
-  url?: string;
-}
-
 export interface InlineLimits {
   /** Largest version (MAX_BODY_BYTES). */
   maxBodyBytes: number;
@@ -189,7 +184,10 @@ export async function readInlineVersions(req: Request, limits: InlineLimits, che
   }
   const body = capRequestBody(req, maxPostBytes, signal, limits.reservation);
   const versions =
-    mediaType === 'multipart/form-data' ? await readMultipart(body, req.headers, maxBodyBytes) : parseJsonVersions(await readAll(body), maxBodyBytes);
+    mediaType === 'multipart/form-data'
+      ? await readMultipart(body, req.headers, maxBodyBytes)
+      : // Raw chunks are charged as they arrive and given back once parsed: what stays is the decoded versions.
+        await readJsonVersions(body, { maxBodyBytes, reservation: limits.reservation, onChunkConsumed: (bytes) => limits.reservation?.refund(bytes) });
   const missing = SIDES.filter((side) => versions[side] === undefined);
   if (missing.length > 0) {
     throw new BadRequestError(`Missing version${missing.length > 1 ? 's' : ''} ${missing.map((m) => `\`${m}\``).join(' and ')} in the request body`, { missing });
@@ -204,10 +202,6 @@ export async function readInlineVersions(req: Request, limits: InlineLimits, che
 
 function postBodyTooLarge(maxPostBytes: number): TooLargeError {
   return new TooLargeError(`The request body is larger than ${maxPostBytes} bytes (MAX_POST_BODY_BYTES)`, { limit: 'post_body', max_size: maxPostBytes });
-}
-
-function tooLargeSide(side: string, maxBodyBytes: number): TooLargeError {
-  return new TooLargeError(`Version \`${side}\` is larger than ${maxBodyBytes} bytes (MAX_BODY_BYTES)`, { limit: 'body', side, max_size: maxBodyBytes });
 }
 
 /**
@@ -244,43 +238,6 @@ function capRequestBody(req: Request, maxPostBytes: number, signal: AbortSignal,
   });
   req.pipe(counted);
   return counted;
-}
-
-async function readAll(body: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of body as AsyncIterable<Buffer>) chunks.push(chunk);
-  return Buffer.concat(chunks);
-}
-
-function parseJsonVersions(body: Buffer, maxBodyBytes: number): Partial<Record<Side, InlineVersion>> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new BadRequestError('The request body is not valid JSON');
-  }
-  if (parsed === null || typeof parsed !== 'object') throw new BadRequestError('The JSON body must be an object {"a": {...}, "b": {...}}');
-  const versions: Partial<Record<Side, InlineVersion>> = {};
-  for (const side of ['a', 'b'] as const) {
-    const raw = (parsed as Record<string, unknown>)[side];
-    if (raw === undefined) continue;
-    if (raw === null || typeof raw !== 'object') throw new BadRequestError(`\`${side}\` must be an object with content_base64 or text`);
-    const { content_base64: base64, text, content_type: contentType, url } = raw as Record<string, unknown>;
-    let bytes: Uint8Array;
-    if (typeof base64 === 'string') bytes = Buffer.from(base64, 'base64');
-    else if (typeof text === 'string') bytes = Buffer.from(text, 'utf8');
-    else throw new BadRequestError(`\`${side}\` needs content_base64 or text`);
-    if (bytes.byteLength > maxBodyBytes) throw tooLargeSide(side, maxBodyBytes);
-    if (contentType !== undefined && typeof contentType !== 'string') throw new BadRequestError(`\`${side}.content_type\` must be a string`);
-    if (url !== undefined && typeof url !== 'string') throw new BadRequestError(`\`${side}.url\` must be a string`);
-    versions[side] = {
-      bytes,
-      // Without a declared type the bytes decide (JSON `text` is UTF-8, which decoding detects).
-      ...(typeof contentType === 'string' ? { contentType } : {}),
-      ...(typeof url === 'string' ? { url } : {}),
-    };
-  }
-  return versions;
 }
 
 function readMultipart(body: Readable, headers: IncomingHttpHeaders, maxBodyBytes: number): Promise<Partial<Record<Side, InlineVersion>>> {

@@ -233,11 +233,15 @@ export async function readBody(source: Readable, params: ReadBodyParams): Promis
     if (!inspected) await runInspection();
   }
 
+  // The one buffer is a second copy while it is made: charged first, the chunks given back after.
+  params.reservation?.charge(decodedBytes);
   const bytes = new Uint8Array(decodedBytes);
   let offset = 0;
   for (const chunk of chunks) {
     bytes.set(chunk, offset);
     offset += chunk.length;
   }
+  chunks.length = 0;
+  params.reservation?.refund(decodedBytes);
   return { bytes, wireBytes, sha256: hash.digest('hex') };
 }
