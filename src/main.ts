@@ -20,6 +20,8 @@ export interface RunningService {
   server: Server;
   pool: DiffPool;
   fetcher: Fetcher;
+  /** What requests hold in the main process (bodies, answers), by bytes. */
+  bodyBudget: BodyBudget;
   state: AppState;
   /**
    * Stops accepting, drains in-flight requests (up to DRAIN_TIMEOUT_MS), answers what is left with
@@ -54,6 +56,9 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   logger.info({ cpus: resources.cpus, memory_limit_mib: sizing.budgetMib, workers: sizing.workers, max_queued_jobs: sizing.maxQueued, max_in_flight_requests: sizing.maxInFlight, input_budget_mib: Math.round(sizing.inputBudgetBytes / 2 ** 20), required_mib: sizing.requiredMib, worker_heap_mib: config.workerHeapMib, worker_rss_limit_mib: config.workerRssLimitMib }, 'pool sizing');
 
   const metrics = createMetrics();
+  // Made before the pool: when the service's memory must come down, the request holding the most
+  // in the main process can be the one stopped (BodyBudget.relieveLargest).
+  const bodyBudget = new BodyBudget(sizing.inputBudgetBytes, config.retryAfterSeconds);
   const pool = new DiffPool({
     workers: sizing.workers,
     // One idle, started worker beyond WORKERS takes over when a worker is replaced. It holds ~40 MiB
@@ -107,7 +112,6 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     userAgent: `diffguard/${VERSION} (+https://github.com/edgi-govdata-archiving/web-monitoring-diff compatible)`,
   });
   const state: AppState = { shuttingDown: false };
-  const bodyBudget = new BodyBudget(sizing.inputBudgetBytes, config.retryAfterSeconds);
   metrics.watchBodies(bodyBudget);
   const app = createApp({ config, pool, fetcher, bodyBudget, logger, metrics, diffTypes: overrides.diffTypes ?? diffTypes, state });
   const server = app.listen(config.port, config.host);
@@ -142,7 +146,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       await poolClosed;
       await fetcher.close();
     })());
-  return { server, pool, fetcher, state, shutdown };
+  return { server, pool, fetcher, bodyBudget, state, shutdown };
 }
 
 function sleep(ms: number): Promise<void> {

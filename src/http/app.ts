@@ -3,15 +3,18 @@
 import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { effectiveMaxPostBodyBytes, type Config } from '../config.ts';
+import { effectiveMaxInFlightPerClient, effectiveMaxPostBodyBytes, type Config } from '../config.ts';
 import type { DiffDefinition, DiffSettings } from '../diff/types.ts';
 import { BadRequestError, DiffguardError, MethodNotAllowedError, OverloadedError, UnknownDiffTypeError, isDiffguardError, type ErrorDetails } from '../errors.ts';
 import type { BodyBudget, Fetcher } from '../ingest/index.ts';
-import { spliceJsonObject, type DiffPool, type JsonJobResult } from '../pool/index.ts';
+import type { Admission, DiffPool, JsonJobResult } from '../pool/index.ts';
 import { VERSION } from '../version.ts';
+import { byteLengthOf, jsonAnswerParts, refuseOversizedAnswer, writeAnswer } from './answer.ts';
 import { ClientDisconnectedError } from './client-disconnect.ts';
+import { ClientLimits, type ClientKeyOf } from './client-limits.ts';
 import { toErrorResponse } from './error-map.ts';
 import { fetchVersions, readInlineVersions, validateSources, type LoadedVersion, type Side, type SideFetchOutcome, type VersionCheck } from './load-versions.ts';
+import { lingerAfterEarlyAnswer } from './lingering-close.ts';
 import type { Metrics } from './metrics.ts';
 import { lastValueWins, parseBooleanParam, parseContentTypeOption, parseHashParam, pickPassHeaders, refuseReservedParams } from './params.ts';
 
@@ -30,6 +33,8 @@ export interface AppDependencies {
   metrics: Metrics;
   diffTypes: ReadonlyMap<string, DiffDefinition<any>>;
   state?: AppState;
+  /** What a request's client is, for the per-client limits (default: its address). */
+  clientKey?: ClientKeyOf;
 }
 
 export function diffSettingsFrom(config: Config): DiffSettings {
@@ -58,6 +63,11 @@ export function createApp(deps: AppDependencies): express.Express {
   const settingsTag = JSON.stringify(settings);
   const ingestLimits = { allowFileUrls: config.allowFileUrls, allowPrivateUpstreams: config.allowPrivateUpstreams };
   const maxPostBytes = effectiveMaxPostBodyBytes(config);
+  const clientLimits = new ClientLimits(
+    { maxConnections: config.maxConnectionsPerClient, maxInFlight: effectiveMaxInFlightPerClient(config, pool.maxInFlight), retryAfterSeconds: config.retryAfterSeconds },
+    deps.clientKey,
+  );
+  const answerLimits = { maxBytes: config.maxAnswerBytes, writeTimeoutMs: config.answerWriteTimeoutMs };
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -105,6 +115,13 @@ export function createApp(deps: AppDependencies): express.Express {
       res.status(204).end();
       return;
     }
+    next();
+  });
+
+  // One client may not hold every connection (health checks and metrics are not exempt: a probe
+  // comes from the kubelet's address, not the client's).
+  app.use((req, _res, next) => {
+    clientLimits.checkConnection(req);
     next();
   });
 
@@ -172,17 +189,18 @@ export function createApp(deps: AppDependencies): express.Express {
       }
     }
 
-    // Take a place before fetching anything: an overloaded service (queue full, too many requests in
-    // flight) answers 503 without touching upstreams, and the drain waits for this request.
     if (state.shuttingDown) throw new OverloadedError('The service is shutting down; retry on another instance', { retry_after_seconds: config.retryAfterSeconds });
-    const admission = pool.admit();
-    // Both bodies are charged to the service's input budget as they arrive, and given back when
-    // this request ends.
-    const reservation = bodyBudget.open();
+    // One client's place, held until its answer is written: one client cannot fill the service.
+    res.once('close', clientLimits.admit(req));
     const disconnected = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) disconnected.abort(new ClientDisconnectedError());
     });
+    // Everything this request holds in the main process (bodies as they arrive, decoded copies, its
+    // answer) is charged here and given back when its response closes. When the service's memory
+    // must come down, the request holding the most is stopped (BodyBudget.relieveLargest).
+    const reservation = bodyBudget.open({ onRelieve: (reason) => disconnected.abort(reason) });
+    res.once('close', () => reservation.release());
     const check: VersionCheck = {
       diffType: definition.name,
       accepts: definition.accepts,
@@ -190,19 +208,27 @@ export function createApp(deps: AppDependencies): express.Express {
       onRefused: (_side, info) => metrics.contentRefusals.inc({ diff_type: definition.name, media_type: info.media_type }),
     };
     const log = res.locals.log as Record<string, unknown>;
-    let versions: Record<Side, LoadedVersion>;
+    let contentTypes: Record<Side, LoadedVersion['info']>;
     let result: JsonJobResult;
     const fetchStarted = Date.now();
     let jobStarted: number | undefined;
+    // A pool place is taken only once the request has something for the pool: when a GET starts
+    // fetching (an overloaded service answers 503 without touching upstreams), when a POST's bodies
+    // have arrived (an idle or slow upload holds no place). The drain waits for admitted requests.
+    let admission: Admission | undefined;
     try {
+      let versions: Record<Side, LoadedVersion>;
       if (urls !== undefined) {
+        admission = pool.admit();
         // Each side is logged as its fetch settles, so a failed request's line still says what each side got.
         const onSettled = (side: Side, outcome: SideFetchOutcome) => Object.assign(log, sideLogFields(side, outcome));
         versions = await fetchVersions(fetcher, { urls, hashes, passHeaders: pickPassHeaders(params.pass_headers, req.headers), signal: disconnected.signal, reservation, onSettled }, check);
       } else {
-        versions = await readInlineVersions(req, { maxBodyBytes: config.maxBodyBytes, maxPostBytes, reservation }, check, disconnected.signal);
+        versions = await readInlineVersions(req, { maxBodyBytes: config.maxBodyBytes, maxPostBytes, reservation, bodyTimeoutMs: config.postBodyTimeoutMs }, check, disconnected.signal);
         for (const side of ['a', 'b'] as const) Object.assign(log, { [`${side}_bytes`]: versions[side].bytes.byteLength });
+        admission = pool.admit();
       }
+      contentTypes = { a: versions.a.info, b: versions.b.info };
       jobStarted = Date.now();
       log.fetch_ms = jobStarted - fetchStarted;
       const job = { diffType: definition.name, a: jobSide(versions.a), b: jobSide(versions.b), options, ignoreDecodingErrors };
@@ -213,20 +239,27 @@ export function createApp(deps: AppDependencies): express.Express {
       // Whatever failed once the client had gone (a fetch or job aborted for it) is that disconnect.
       throw disconnected.signal.aborted ? disconnected.signal.reason : err;
     } finally {
-      admission.release();
-      reservation.release();
+      admission?.release();
       if (jobStarted === undefined) log.fetch_ms = Date.now() - fetchStarted;
       else log.job_ms = Date.now() - jobStarted;
     }
+    // The versions are let go (they were only needed for the job); what this request holds from
+    // now on is its answer.
+    reservation.refund(reservation.heldBytes);
+    // The worker made the result's JSON, escaped as `json escape` does: it is written around, never
+    // parsed or re-stringified here (a 12 MB answer stalled the event loop for up to 0.9 s that way).
+    const { encodings } = result;
+    const contentType = (side: Side) => ({ ...contentTypes[side], ...(encodings[side] === undefined ? {} : { encoding: encodings[side] }) });
+    const parts = jsonAnswerParts({ type: definition.name, version: VERSION }, result.json, { a_content_type: contentType('a'), b_content_type: contentType('b') });
+    const answerBytes = byteLengthOf(parts);
+    log.answer_bytes = answerBytes;
+    refuseOversizedAnswer(answerBytes, answerLimits.maxBytes);
+    reservation.charge(answerBytes);
     // Diff output may embed page markup (html_token, links); never let a browser run it as a page.
     res.setHeader('Content-Security-Policy', 'sandbox');
     res.setHeader('X-Content-Type-Options', 'nosniff');
-    // The worker made the result's JSON, escaped as `json escape` does: splice it, don't re-stringify
-    // (a 12 MB answer stalled the event loop for up to 0.9 s when parsed and stringified here).
-    const { encodings } = result;
-    const contentType = (side: Side) => ({ ...versions[side].info, ...(encodings[side] === undefined ? {} : { encoding: encodings[side] }) });
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.send(spliceJsonObject({ type: definition.name, version: VERSION }, result.json, { a_content_type: contentType('a'), b_content_type: contentType('b') }));
+    await writeAnswer(res, parts, answerLimits, disconnected.signal);
   };
   const trackedDiff = (req: Request, res: Response): Promise<void> => {
     const work = handleDiff(req, res);
@@ -254,9 +287,11 @@ export function createApp(deps: AppDependencies): express.Express {
       return;
     }
     res.removeHeader('ETag');
-    // Answered before the request body was read (413, a refused POST): close the connection rather
-    // than let Node read and discard the rest of a body we have refused.
-    if (!req.complete) res.setHeader('Connection', 'close');
+    // Answered before the request body was read (413, 400, 503, 408): the client, still sending,
+    // must receive this answer, so the rest of the body is discarded for a bounded time before the
+    // connection is closed, instead of a reset (lingering-close.ts).
+    if (!req.complete) lingerAfterEarlyAnswer(req, res);
+    else if (response.body.max_connections_per_client !== undefined) res.setHeader('Connection', 'close');
     res.status(response.status).set(response.headers).json(response.body);
   });
   return app;

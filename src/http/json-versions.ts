@@ -33,7 +33,7 @@ export interface InlineVersion {
 export interface JsonVersionLimits {
   /** Largest version, decoded (MAX_BODY_BYTES). */
   maxBodyBytes: number;
-  /** Charged with the decoded bytes as they are made, and with the final copy. */
+  /** Charged with the decoded bytes as they are made. */
   reservation?: BodyReservation | undefined;
   /** Called after each raw chunk has been parsed (and can be let go). */
   onChunkConsumed?: ((bytes: number) => void) | undefined;
@@ -189,13 +189,11 @@ export class JsonVersionsReader {
     return versions;
   }
 
-  /** One buffer from the pieces; the copy is charged before it is made, the pieces given back after. */
+  /** One buffer from the pieces, which are dropped at once (as for fetched bodies, read-body.ts, the two copies coexist only for this synchronous copy). */
   #join(content: ContentCollector): Uint8Array {
     if (content.parts.length === 1) return content.parts[0]!;
-    this.#limits.reservation?.charge(content.byteLength);
     const joined = Buffer.concat(content.parts, content.byteLength);
     content.parts.length = 0;
-    this.#limits.reservation?.refund(content.byteLength);
     return joined;
   }
 

@@ -5,7 +5,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Transform, type Readable } from 'node:stream';
 import type { Request } from 'express';
 import busboy from 'busboy';
-import { BadRequestError, TooLargeError, UndiffableContentError, isDiffguardError } from '../errors.ts';
+import { BadRequestError, RequestTimeoutError, TooLargeError, UndiffableContentError, isDiffguardError } from '../errors.ts';
 import type { BodyReservation, FetchProgress, Fetcher, IngestLimits } from '../ingest/index.ts';
 import { validateSourceUrl } from '../ingest/index.ts';
 import { SNIFF_WINDOW_BYTES, identifyContent, refusalReason, undiffableContentError } from '../sniff/index.ts';
@@ -168,6 +168,8 @@ export interface InlineLimits {
   maxPostBytes: number;
   /** Charged with every byte read (the service-wide input budget). */
   reservation?: BodyReservation;
+  /** Time the whole body may take to arrive (POST_BODY_TIMEOUT_MS): 408 after it. */
+  bodyTimeoutMs?: number;
 }
 
 /**
@@ -182,7 +184,7 @@ export async function readInlineVersions(req: Request, limits: InlineLimits, che
   if (mediaType !== 'multipart/form-data' && mediaType !== 'application/json') {
     throw new BadRequestError('POST a diff as multipart/form-data (parts `a` and `b`) or application/json ({"a": {...}, "b": {...}})');
   }
-  const body = capRequestBody(req, maxPostBytes, signal, limits.reservation);
+  const body = capRequestBody(req, maxPostBytes, signal, limits.reservation, limits.bodyTimeoutMs);
   const versions =
     mediaType === 'multipart/form-data'
       ? await readMultipart(body, req.headers, maxBodyBytes)
@@ -209,7 +211,7 @@ function postBodyTooLarge(maxPostBytes: number): TooLargeError {
  * fields, padding): past the cap it fails with 413. On any failure the request is unpiped and
  * paused, so nothing more is read; the error handler answers with Connection: close.
  */
-function capRequestBody(req: Request, maxPostBytes: number, signal: AbortSignal, reservation: BodyReservation | undefined): Readable {
+function capRequestBody(req: Request, maxPostBytes: number, signal: AbortSignal, reservation: BodyReservation | undefined, timeoutMs: number | undefined): Readable {
   let total = 0;
   const counted = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
@@ -230,7 +232,17 @@ function capRequestBody(req: Request, maxPostBytes: number, signal: AbortSignal,
   const onAbort = () => counted.destroy(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });
   if (signal.aborted) onAbort();
+  // Slowloris: headers and a byte, then nothing. The body has its own short deadline, whatever the
+  // server's request timeout; no pool place is taken while it arrives.
+  const timer =
+    timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          counted.destroy(new RequestTimeoutError(`The request body did not arrive within ${timeoutMs} ms (POST_BODY_TIMEOUT_MS)`, { timeout_ms: timeoutMs, received_bytes: total }));
+        }, timeoutMs);
+  req.once('end', () => clearTimeout(timer));
   counted.once('close', () => {
+    clearTimeout(timer);
     signal.removeEventListener('abort', onAbort);
     // Also when the reader gave up early (malformed body, a version too large): stop reading.
     req.unpipe(counted);

@@ -233,8 +233,8 @@ export async function readBody(source: Readable, params: ReadBodyParams): Promis
     if (!inspected) await runInspection();
   }
 
-  // The one buffer is a second copy while it is made: charged first, the chunks given back after.
-  params.reservation?.charge(decodedBytes);
+  // The chunks are dropped as soon as they are copied into the one buffer (not charged twice: the
+  // two copies coexist only for this synchronous copy).
   const bytes = new Uint8Array(decodedBytes);
   let offset = 0;
   for (const chunk of chunks) {
@@ -242,6 +242,5 @@ export async function readBody(source: Readable, params: ReadBodyParams): Promis
     offset += chunk.length;
   }
   chunks.length = 0;
-  params.reservation?.refund(decodedBytes);
   return { bytes, wireBytes, sha256: hash.digest('hex') };
 }

@@ -98,7 +98,7 @@ describe('JSON versions, read as they arrive', () => {
     assert.throws(() => readIn(JSON.stringify({ b: { content_base64: base64 } }), 10, 100), (err: unknown) => err instanceof TooLargeError && err.details.side === 'b');
   });
 
-  it('charges the decoded bytes kept (and the final copy while it is made), and gives back the raw chunks', async () => {
+  it('charges the decoded bytes kept, and gives back the raw chunks', async () => {
     const budget = new BodyBudget(10_000_000, 5);
     const reservation = budget.open();
     const content = 'y'.repeat(200_000);
