@@ -14,7 +14,7 @@ import { ClientDisconnectedError } from './client-disconnect.ts';
 import { ClientLimits, type ClientKeyOf } from './client-limits.ts';
 import { toErrorResponse } from './error-map.ts';
 import { fetchVersions, readInlineVersions, validateSources, type LoadedVersion, type Side, type SideFetchOutcome, type VersionCheck } from './load-versions.ts';
-import { lingerAfterEarlyAnswer } from './lingering-close.ts';
+import { hasBody, lingerAfterEarlyAnswer } from './lingering-close.ts';
 import type { Metrics } from './metrics.ts';
 import { lastValueWins, parseBooleanParam, parseContentTypeOption, parseHashParam, pickPassHeaders, refuseReservedParams } from './params.ts';
 
@@ -290,7 +290,7 @@ export function createApp(deps: AppDependencies): express.Express {
     // Answered before the request body was read (413, 400, 503, 408): the client, still sending,
     // must receive this answer, so the rest of the body is discarded for a bounded time before the
     // connection is closed, instead of a reset (lingering-close.ts).
-    if (!req.complete) lingerAfterEarlyAnswer(req, res);
+    if (!req.complete && hasBody(req)) lingerAfterEarlyAnswer(req, res);
     else if (response.body.max_connections_per_client !== undefined) res.setHeader('Connection', 'close');
     res.status(response.status).set(response.headers).json(response.body);
   });

@@ -22,7 +22,7 @@ export const DEFAULT_LINGER: LingerLimits = { totalMs: 10_000, idleMs: 2_000 };
  * the body is complete, or destroyed when the client keeps sending too long or goes quiet.
  */
 export function lingerAfterEarlyAnswer(req: IncomingMessage, res: ServerResponse, limits: LingerLimits = DEFAULT_LINGER): void {
-  if (req.complete) return;
+  if (req.complete || !hasBody(req)) return;
   const socket = req.socket;
   let total: NodeJS.Timeout | undefined;
   let idle: NodeJS.Timeout | undefined;
@@ -54,4 +54,10 @@ export function lingerAfterEarlyAnswer(req: IncomingMessage, res: ServerResponse
     req.on('data', onData);
     req.resume();
   });
+}
+
+/** Whether the request announced a body (a GET has none: its answer needs no lingering). */
+export function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length.trim() !== '0');
 }
