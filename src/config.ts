@@ -126,6 +126,17 @@ export const settings = {
     { min: 0 },
     '0 (8 × (WORKERS + MAX_QUEUED_JOBS))',
   ),
+  maxInFlightPerClient: intSetting(
+    'MAX_IN_FLIGHT_PER_CLIENT',
+    0,
+    'Diff requests one client address may have in flight (reading its upload, fetching, queued, running or being answered); beyond that its requests get 503 (`scope: "client"`). Behind a proxy every client has the proxy\'s address: raise it or set it to MAX_IN_FLIGHT_REQUESTS.',
+    { min: 0 },
+    '0 (half of MAX_IN_FLIGHT_REQUESTS, at least 4)',
+  ),
+  maxConnectionsPerClient: intSetting('MAX_CONNECTIONS_PER_CLIENT', 256, 'Open connections one client address may have; a request on a connection beyond that gets 503 (`scope: "client"`) and the connection is closed.', { min: 1 }),
+  postBodyTimeoutMs: intSetting('POST_BODY_TIMEOUT_MS', 15_000, 'Time a client has to send a whole POST body, from its headers; then 408 REQUEST_TIMEOUT and the connection is closed (slow uploads cannot hold places).', { min: 100 }),
+  maxAnswerBytes: intSetting('MAX_ANSWER_BYTES', 32 * MiB, 'Largest diff answer sent (413 TOO_LARGE, `limit: "answer"`, beyond). Answers being written are charged to the input budget.', { min: 1024 }),
+  answerWriteTimeoutMs: intSetting('ANSWER_WRITE_TIMEOUT_MS', 10_000, 'Time a client may go without reading any of its answer before it is disconnected and the answer\'s memory given back.', { min: 100 }),
   jobCpuLimitMs: intSetting('JOB_CPU_LIMIT_MS', 10_000, 'CPU time one diff job may use before its worker is killed (422 LIMIT_EXCEEDED, limit cpu).', { min: 50 }),
   jobDeadlineMs: intSetting('JOB_DEADLINE_MS', 30_000, 'Wall-clock limit of a diff job, queue wait included (422 LIMIT_EXCEEDED, limit wall; 504 DEADLINE_EXCEEDED if it was still waiting for a worker).', { min: 100 }),
   workerHeapMib: intSetting('WORKER_HEAP_MIB', 160, 'V8 heap limit of each worker process.', { min: 32 }),
@@ -290,4 +301,9 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
 /** The effective POST body cap: explicit, or room for both versions plus form overhead. */
 export function effectiveMaxPostBodyBytes(config: Pick<Config, 'maxPostBodyBytes' | 'maxBodyBytes'>): number {
   return config.maxPostBodyBytes > 0 ? config.maxPostBodyBytes : 2 * config.maxBodyBytes + 64 * 1024;
+}
+
+/** The in-flight requests one client address may have: explicit, or half the service's (at least 4). */
+export function effectiveMaxInFlightPerClient(config: Pick<Config, 'maxInFlightPerClient'>, serviceMaxInFlight: number): number {
+  return config.maxInFlightPerClient > 0 ? config.maxInFlightPerClient : Math.max(4, Math.floor(serviceMaxInFlight / 2));
 }

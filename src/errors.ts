@@ -7,6 +7,7 @@ export const ERROR_TYPES = [
   'FORBIDDEN_SOURCE',
   'UNKNOWN_DIFF_TYPE',
   'METHOD_NOT_ALLOWED',
+  'REQUEST_TIMEOUT',
   'TOO_LARGE',
   'UNDIFFABLE_CONTENT',
   'UNDECODABLE_CONTENT',
@@ -53,6 +54,11 @@ export class UnknownDiffTypeError extends DiffguardError {
 /** A known path asked with a method it does not serve; `details.allow` lists the ones it does. */
 export class MethodNotAllowedError extends DiffguardError {
   readonly type = 'METHOD_NOT_ALLOWED';
+}
+
+/** The client did not send its request body in time (POST_BODY_TIMEOUT_MS). */
+export class RequestTimeoutError extends DiffguardError {
+  readonly type = 'REQUEST_TIMEOUT';
 }
 
 /** An input is over a size limit that the caller controls (POST body, per-diff-type caps). */
@@ -115,6 +121,7 @@ const classByType: Record<ErrorType, new (message: string, details?: ErrorDetail
   FORBIDDEN_SOURCE: ForbiddenSourceError,
   UNKNOWN_DIFF_TYPE: UnknownDiffTypeError,
   METHOD_NOT_ALLOWED: MethodNotAllowedError,
+  REQUEST_TIMEOUT: RequestTimeoutError,
   TOO_LARGE: TooLargeError,
   UNDIFFABLE_CONTENT: UndiffableContentError,
   UNDECODABLE_CONTENT: UndecodableContentError,

@@ -23,6 +23,8 @@ export interface RunningService {
   server: Server;
   pool: DiffPool;
   fetcher: Fetcher;
+  /** What requests hold in the main process (bodies, answers), by bytes. */
+  bodyBudget: BodyBudget;
   state: AppState;
   /**
    * Stops accepting, drains in-flight requests (up to DRAIN_TIMEOUT_MS), answers what is left with
@@ -57,6 +59,9 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   logger.info({ cpus: resources.cpus, memory_limit_mib: sizing.budgetMib, workers: sizing.workers, max_queued_jobs: sizing.maxQueued, max_in_flight_requests: sizing.maxInFlight, input_budget_mib: Math.round(sizing.inputBudgetBytes / 2 ** 20), required_mib: sizing.requiredMib, worker_heap_mib: config.workerHeapMib, worker_rss_limit_mib: config.workerRssLimitMib }, 'pool sizing');
 
   const metrics = createMetrics();
+  // Made before the pool: when the service's memory must come down, the request holding the most
+  // in the main process can be the one stopped (BodyBudget.relieveLargest).
+  const bodyBudget = new BodyBudget(sizing.inputBudgetBytes, config.retryAfterSeconds);
   const pool = new DiffPool({
     workers: sizing.workers,
     // One idle, started worker beyond WORKERS takes over when a worker is replaced. It holds ~40 MiB
@@ -69,7 +74,9 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     heavyJobBytes: config.heavyJobBytes,
     workerNiceness: config.workerNiceness,
     retryAfterSeconds: config.retryAfterSeconds,
-    // Stop the largest job before the container's OOM killer would take every job with it.
+    // Stop the largest job before the container's OOM killer would take every job with it; when the
+    // main process is what grew, stop the request holding the most there instead.
+    relieveMainProcess: () => bodyBudget.relieveLargest(),
     ...(sizing.budgetMib === undefined ? {} : { memoryBudgetMib: Math.floor(sizing.budgetMib * MEMORY_BUDGET_SHARE) }),
     limits: {
       heapMib: config.workerHeapMib,
@@ -112,7 +119,6 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     userAgent: `diffguard/${VERSION} (+https://github.com/edgi-govdata-archiving/web-monitoring-diff compatible)`,
   });
   const state: AppState = { shuttingDown: false };
-  const bodyBudget = new BodyBudget(sizing.inputBudgetBytes, config.retryAfterSeconds);
   metrics.watchBodies(bodyBudget);
   const errorReporter = config.sentryDsn === '' ? undefined : await createErrorReporter({ dsn: config.sentryDsn, release: VERSION });
   const app = createApp({ config, pool, fetcher, bodyBudget, logger, metrics, diffTypes: overrides.diffTypes ?? diffTypes, state, errorReporter });
@@ -149,7 +155,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       await fetcher.close();
       await errorReporter?.close(SENTRY_FLUSH_MS);
     })());
-  return { server, pool, fetcher, state, shutdown };
+  return { server, pool, fetcher, bodyBudget, state, shutdown };
 }
 
 function sleep(ms: number): Promise<void> {

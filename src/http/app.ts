@@ -2,18 +2,21 @@
 // createApp does not listen; main.ts and the tests do.
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { effectiveMaxPostBodyBytes, type Config } from '../config.ts';
+import { effectiveMaxInFlightPerClient, effectiveMaxPostBodyBytes, type Config } from '../config.ts';
 import type { DiffDefinition, DiffSettings } from '../diff/types.ts';
 import { BadRequestError, DiffguardError, MethodNotAllowedError, OverloadedError, UnknownDiffTypeError, isDiffguardError, type ErrorDetails } from '../errors.ts';
-import type { BodyBudget, Fetcher } from '../ingest/index.ts';
-import { spliceJsonObject, type DiffPool, type JsonJobResult } from '../pool/index.ts';
+import type { BodyBudget, BodyReservation, Fetcher } from '../ingest/index.ts';
+import { spliceJsonChunks, type Admission, type DiffPool, type JsonJobResult } from '../pool/index.ts';
 import { VERSION } from '../version.ts';
+import { byteLengthOf, refuseOversizedAnswer, writeAnswer } from './answer.ts';
 import { ClientDisconnectedError } from './client-disconnect.ts';
+import { ClientLimits, type ClientKeyOf } from './client-limits.ts';
 import { toErrorResponse } from './error-map.ts';
 import { planCaching } from './etag.ts';
 import { requestContext, requestLogger } from './request-id.ts';
 import type { ErrorReporter } from './sentry.ts';
 import { fetchVersions, readInlineVersions, validateSources, type LoadedVersion, type Side, type SideFetchOutcome, type VersionCheck } from './load-versions.ts';
+import { hasBody, lingerAfterEarlyAnswer } from './lingering-close.ts';
 import type { Metrics } from './metrics.ts';
 import { lastValueWins, parseBooleanParam, parseContentTypeOption, parseHashParam, pickPassHeaders, refuseReservedParams } from './params.ts';
 import type { ContentTypeOption } from '../sniff/types.ts';
@@ -37,6 +40,8 @@ export interface AppDependencies {
   state?: AppState;
   /** Reports 500 INTERNAL errors (Sentry, when SENTRY_DSN is set). */
   errorReporter?: ErrorReporter | undefined;
+  /** What a request's client is, for the per-client limits (default: its address). */
+  clientKey?: ClientKeyOf;
 }
 
 /** A diff request whose parameters have been validated (see parseDiffRequest). */
@@ -58,6 +63,10 @@ export interface DiffRun {
   versions: Record<Side, LoadedVersion>;
   result: JsonJobResult;
   fetched: Partial<Record<Side, SideFetchOutcome>>;
+  /** What the request holds in the main process, given back when its response closes. */
+  reservation: BodyReservation;
+  /** Aborted when the client goes away (or the request is stopped to relieve memory). */
+  signal: AbortSignal;
 }
 
 /** The diff pipeline, for the viewer: the API's own steps (see createApp). */
@@ -94,6 +103,11 @@ export function createApp(deps: AppDependencies): express.Express {
   const settingsTag = JSON.stringify(settings);
   const ingestLimits = { allowFileUrls: config.allowFileUrls, allowPrivateUpstreams: config.allowPrivateUpstreams };
   const maxPostBytes = effectiveMaxPostBodyBytes(config);
+  const clientLimits = new ClientLimits(
+    { maxConnections: config.maxConnectionsPerClient, maxInFlight: effectiveMaxInFlightPerClient(config, pool.maxInFlight), retryAfterSeconds: config.retryAfterSeconds },
+    deps.clientKey,
+  );
+  const answerLimits = { maxBytes: config.maxAnswerBytes, writeTimeoutMs: config.answerWriteTimeoutMs };
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -145,6 +159,13 @@ export function createApp(deps: AppDependencies): express.Express {
       res.status(204).end();
       return;
     }
+    next();
+  });
+
+  // One client may not hold every connection (health checks and metrics are not exempt: a probe
+  // comes from the kubelet's address, not the client's).
+  app.use((req, _res, next) => {
+    clientLimits.checkConnection(req);
     next();
   });
 
@@ -216,17 +237,18 @@ export function createApp(deps: AppDependencies): express.Express {
    */
   const runDiffUnlessNotModified = async (req: Request, res: Response, request: ParsedDiffRequest, notModified?: (versions: Record<Side, LoadedVersion>) => boolean): Promise<DiffRun | undefined> => {
     const { definition, contentTypeOption, ignoreDecodingErrors, options, urls, hashes, passHeaders } = request;
-    // Take a place before fetching anything: an overloaded service (queue full, too many requests in
-    // flight) answers 503 without touching upstreams, and the drain waits for this request.
     if (state.shuttingDown) throw new OverloadedError('The service is shutting down; retry on another instance', { retry_after_seconds: config.retryAfterSeconds });
-    const admission = pool.admit();
-    // Both bodies are charged to the service's input budget as they arrive, and given back when
-    // this request ends.
-    const reservation = bodyBudget.open();
+    // One client's place, held until its answer is written: one client cannot fill the service.
+    res.once('close', clientLimits.admit(req));
     const disconnected = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) disconnected.abort(new ClientDisconnectedError());
     });
+    // Everything this request holds in the main process (bodies as they arrive, decoded copies, its
+    // answer) is charged here and given back when its response closes. When the service's memory
+    // must come down, the request holding the most is stopped (BodyBudget.relieveLargest).
+    const reservation = bodyBudget.open({ onRelieve: (reason) => disconnected.abort(reason) });
+    res.once('close', () => reservation.release());
     const check: VersionCheck = {
       diffType: definition.name,
       accepts: definition.accepts,
@@ -239,8 +261,13 @@ export function createApp(deps: AppDependencies): express.Express {
     const fetched: DiffRun['fetched'] = {};
     const fetchStarted = Date.now();
     let jobStarted: number | undefined;
+    // A pool place is taken only once the request has something for the pool: when a GET starts
+    // fetching (an overloaded service answers 503 without touching upstreams), when a POST's bodies
+    // have arrived (an idle or slow upload holds no place). The drain waits for admitted requests.
+    let admission: Admission | undefined;
     try {
       if (urls !== undefined) {
+        admission = pool.admit();
         // Each side is logged as its fetch settles, so a failed request's line still says what each side got.
         const onSettled = (side: Side, outcome: SideFetchOutcome) => {
           fetched[side] = outcome;
@@ -250,8 +277,9 @@ export function createApp(deps: AppDependencies): express.Express {
         // A live page that changed gets a new ETag; an unchanged pair is answered 304 without a diff job.
         if (notModified?.(versions) === true) return undefined;
       } else {
-        versions = await readInlineVersions(req, { maxBodyBytes: config.maxBodyBytes, maxPostBytes, reservation }, check, disconnected.signal);
+        versions = await readInlineVersions(req, { maxBodyBytes: config.maxBodyBytes, maxPostBytes, reservation, bodyTimeoutMs: config.postBodyTimeoutMs }, check, disconnected.signal);
         for (const side of ['a', 'b'] as const) Object.assign(log, { [`${side}_bytes`]: versions[side].bytes.byteLength });
+        admission = pool.admit();
       }
       jobStarted = Date.now();
       log.fetch_ms = jobStarted - fetchStarted;
@@ -263,12 +291,11 @@ export function createApp(deps: AppDependencies): express.Express {
       // Whatever failed once the client had gone (a fetch or job aborted for it) is that disconnect.
       throw disconnected.signal.aborted ? disconnected.signal.reason : err;
     } finally {
-      admission.release();
-      reservation.release();
+      admission?.release();
       if (jobStarted === undefined) log.fetch_ms = Date.now() - fetchStarted;
       else log.job_ms = Date.now() - jobStarted;
     }
-    return { versions, result, fetched };
+    return { versions, result, fetched, reservation, signal: disconnected.signal };
   };
   const runDiff = async (req: Request, res: Response, request: ParsedDiffRequest): Promise<DiffRun> => (await runDiffUnlessNotModified(req, res, request))!;
 
@@ -283,16 +310,25 @@ export function createApp(deps: AppDependencies): express.Express {
     if (caching.beforeFetch(res, req.headers['if-none-match'])) return;
     const run = await runDiffUnlessNotModified(req, res, request, (versions) => caching.afterFetch(res, req.headers['if-none-match'], versions));
     if (run === undefined) return;
-    const { versions, result } = run;
+    const { versions, result, reservation } = run;
+    const log = res.locals.log as Record<string, unknown>;
+    // The versions are let go (they were only needed for the job); what this request holds from
+    // now on is its answer.
+    reservation.refund(reservation.heldBytes);
+    // The worker made the result's JSON, escaped as `json escape` does: it is written around, never
+    // parsed or re-stringified here (a 12 MB answer stalled the event loop for up to 0.9 s that way).
+    const { encodings } = result;
+    const contentType = (side: Side) => ({ ...versions[side].info, ...(encodings[side] === undefined ? {} : { encoding: encodings[side] }) });
+    const parts = spliceJsonChunks({ type: definition.name, version: VERSION }, result.chunks, { a_content_type: contentType('a'), b_content_type: contentType('b') });
+    const answerBytes = byteLengthOf(parts);
+    log.answer_bytes = answerBytes;
+    refuseOversizedAnswer(answerBytes, answerLimits.maxBytes);
+    reservation.charge(answerBytes);
     // Diff output may embed page markup (html_token, links); never let a browser run it as a page.
     res.setHeader('Content-Security-Policy', 'sandbox');
     res.setHeader('X-Content-Type-Options', 'nosniff');
-    // The worker made the result's JSON, escaped as `json escape` does: splice it, don't re-stringify
-    // (a 12 MB answer stalled the event loop for up to 0.9 s when parsed and stringified here).
-    const { encodings } = result;
-    const contentType = (side: Side) => ({ ...versions[side].info, ...(encodings[side] === undefined ? {} : { encoding: encodings[side] }) });
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.send(spliceJsonObject({ type: definition.name, version: VERSION }, result.json, { a_content_type: contentType('a'), b_content_type: contentType('b') }));
+    await writeAnswer(res, parts, answerLimits, run.signal);
   };
   const trackedDiff = (req: Request, res: Response): Promise<void> => {
     const work = handleDiff(req, res);
@@ -329,9 +365,11 @@ export function createApp(deps: AppDependencies): express.Express {
     res.removeHeader('ETag');
     // An error may be over by the next request (upstreams, load); none is worth storing.
     res.setHeader('Cache-Control', 'no-store');
-    // Answered before the request body was read (413, a refused POST): close the connection rather
-    // than let Node read and discard the rest of a body we have refused.
-    if (!req.complete) res.setHeader('Connection', 'close');
+    // Answered before the request body was read (413, 400, 503, 408): the client, still sending,
+    // must receive this answer, so the rest of the body is discarded for a bounded time before the
+    // connection is closed, instead of a reset (lingering-close.ts).
+    if (!req.complete && hasBody(req)) lingerAfterEarlyAnswer(req, res);
+    else if (response.body.max_connections_per_client !== undefined) res.setHeader('Connection', 'close');
     res.status(response.status).set(response.headers).json(response.body);
   });
   return app;

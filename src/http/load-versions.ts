@@ -5,12 +5,13 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Transform, type Readable } from 'node:stream';
 import type { Request } from 'express';
 import busboy from 'busboy';
-import { BadRequestError, TooLargeError, UndiffableContentError, isDiffguardError } from '../errors.ts';
+import { BadRequestError, RequestTimeoutError, TooLargeError, UndiffableContentError, isDiffguardError } from '../errors.ts';
 import type { BodyReservation, FetchProgress, Fetcher, IngestLimits } from '../ingest/index.ts';
 import { validateSourceUrl } from '../ingest/index.ts';
 import { SNIFF_WINDOW_BYTES, identifyContent, refusalReason, undiffableContentError } from '../sniff/index.ts';
 import type { AcceptedContent, ContentTypeInfo, ContentTypeOption } from '../sniff/types.ts';
 import type { JobSide } from '../pool/index.ts';
+import { readJsonVersions, tooLargeSide, type InlineVersion } from './json-versions.ts';
 
 export type Side = 'a' | 'b';
 
@@ -163,12 +164,6 @@ export function validateSources(params: Record<string, string>, limits: Pick<Ing
   };
 }
 
-interface InlineVersion {
-  bytes: Uint8Array;
-  contentType?: string;
-  url?: string;
-}
-
 export interface InlineLimits {
   /** Largest version (MAX_BODY_BYTES). */
   maxBodyBytes: number;
@@ -176,6 +171,8 @@ export interface InlineLimits {
   maxPostBytes: number;
   /** Charged with every byte read (the service-wide input budget). */
   reservation?: BodyReservation;
+  /** Time the whole body may take to arrive (POST_BODY_TIMEOUT_MS): 408 after it. */
+  bodyTimeoutMs?: number;
 }
 
 /**
@@ -190,9 +187,12 @@ export async function readInlineVersions(req: Request, limits: InlineLimits, che
   if (mediaType !== 'multipart/form-data' && mediaType !== 'application/json') {
     throw new BadRequestError('POST a diff as multipart/form-data (parts `a` and `b`) or application/json ({"a": {...}, "b": {...}})');
   }
-  const body = capRequestBody(req, maxPostBytes, signal, limits.reservation);
+  const body = capRequestBody(req, maxPostBytes, signal, limits.reservation, limits.bodyTimeoutMs);
   const versions =
-    mediaType === 'multipart/form-data' ? await readMultipart(body, req.headers, maxBodyBytes) : parseJsonVersions(await readAll(body), maxBodyBytes);
+    mediaType === 'multipart/form-data'
+      ? await readMultipart(body, req.headers, maxBodyBytes)
+      : // Raw chunks are charged as they arrive and given back once parsed: what stays is the decoded versions.
+        await readJsonVersions(body, { maxBodyBytes, reservation: limits.reservation, onChunkConsumed: (bytes) => limits.reservation?.refund(bytes) });
   const missing = SIDES.filter((side) => versions[side] === undefined);
   if (missing.length > 0) {
     throw new BadRequestError(`Missing version${missing.length > 1 ? 's' : ''} ${missing.map((m) => `\`${m}\``).join(' and ')} in the request body`, { missing });
@@ -209,16 +209,12 @@ function postBodyTooLarge(maxPostBytes: number): TooLargeError {
   return new TooLargeError(`The request body is larger than ${maxPostBytes} bytes (MAX_POST_BODY_BYTES)`, { limit: 'post_body', max_size: maxPostBytes });
 }
 
-function tooLargeSide(side: string, maxBodyBytes: number): TooLargeError {
-  return new TooLargeError(`Version \`${side}\` is larger than ${maxBodyBytes} bytes (MAX_BODY_BYTES)`, { limit: 'body', side, max_size: maxBodyBytes });
-}
-
 /**
  * The request body as it comes off the socket, every byte counted (part headers, boundaries,
  * fields, padding): past the cap it fails with 413. On any failure the request is unpiped and
  * paused, so nothing more is read; the error handler answers with Connection: close.
  */
-function capRequestBody(req: Request, maxPostBytes: number, signal: AbortSignal, reservation: BodyReservation | undefined): Readable {
+function capRequestBody(req: Request, maxPostBytes: number, signal: AbortSignal, reservation: BodyReservation | undefined, timeoutMs: number | undefined): Readable {
   let total = 0;
   const counted = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
@@ -239,7 +235,17 @@ function capRequestBody(req: Request, maxPostBytes: number, signal: AbortSignal,
   const onAbort = () => counted.destroy(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });
   if (signal.aborted) onAbort();
+  // Slowloris: headers and a byte, then nothing. The body has its own short deadline, whatever the
+  // server's request timeout; no pool place is taken while it arrives.
+  const timer =
+    timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          counted.destroy(new RequestTimeoutError(`The request body did not arrive within ${timeoutMs} ms (POST_BODY_TIMEOUT_MS)`, { timeout_ms: timeoutMs, received_bytes: total }));
+        }, timeoutMs);
+  req.once('end', () => clearTimeout(timer));
   counted.once('close', () => {
+    clearTimeout(timer);
     signal.removeEventListener('abort', onAbort);
     // Also when the reader gave up early (malformed body, a version too large): stop reading.
     req.unpipe(counted);
@@ -247,43 +253,6 @@ function capRequestBody(req: Request, maxPostBytes: number, signal: AbortSignal,
   });
   req.pipe(counted);
   return counted;
-}
-
-async function readAll(body: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of body as AsyncIterable<Buffer>) chunks.push(chunk);
-  return Buffer.concat(chunks);
-}
-
-function parseJsonVersions(body: Buffer, maxBodyBytes: number): Partial<Record<Side, InlineVersion>> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new BadRequestError('The request body is not valid JSON');
-  }
-  if (parsed === null || typeof parsed !== 'object') throw new BadRequestError('The JSON body must be an object {"a": {...}, "b": {...}}');
-  const versions: Partial<Record<Side, InlineVersion>> = {};
-  for (const side of ['a', 'b'] as const) {
-    const raw = (parsed as Record<string, unknown>)[side];
-    if (raw === undefined) continue;
-    if (raw === null || typeof raw !== 'object') throw new BadRequestError(`\`${side}\` must be an object with content_base64 or text`);
-    const { content_base64: base64, text, content_type: contentType, url } = raw as Record<string, unknown>;
-    let bytes: Uint8Array;
-    if (typeof base64 === 'string') bytes = Buffer.from(base64, 'base64');
-    else if (typeof text === 'string') bytes = Buffer.from(text, 'utf8');
-    else throw new BadRequestError(`\`${side}\` needs content_base64 or text`);
-    if (bytes.byteLength > maxBodyBytes) throw tooLargeSide(side, maxBodyBytes);
-    if (contentType !== undefined && typeof contentType !== 'string') throw new BadRequestError(`\`${side}.content_type\` must be a string`);
-    if (url !== undefined && typeof url !== 'string') throw new BadRequestError(`\`${side}.url\` must be a string`);
-    versions[side] = {
-      bytes,
-      // Without a declared type the bytes decide (JSON `text` is UTF-8, which decoding detects).
-      ...(typeof contentType === 'string' ? { contentType } : {}),
-      ...(typeof url === 'string' ? { url } : {}),
-    };
-  }
-  return versions;
 }
 
 function readMultipart(body: Readable, headers: IncomingHttpHeaders, maxBodyBytes: number): Promise<Partial<Record<Side, InlineVersion>>> {

@@ -3,7 +3,7 @@
 
 import type { LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
-import { Agent } from 'undici';
+import { Agent, errors as undiciErrors } from 'undici';
 import type { IncomingHttpHeaders } from 'undici/types/header.js';
 import {
   BadRequestError,
@@ -133,6 +133,15 @@ function errorCode(err: unknown): string | undefined {
   return Array.isArray(inner) ? errorCode(inner[0]) : undefined;
 }
 
+function isHttpParserError(err: unknown): err is Error {
+  return err instanceof undiciErrors.HTTPParserError || (err instanceof Error && err.name === 'HTTPParserError');
+}
+
+/** "Response does not match the HTTP/1.1 protocol (Chunk size overflow)" → "Chunk size overflow". */
+function parserProblem(err: Error): string {
+  return /\(([^()]+)\)\s*$/.exec(err.message)?.[1] ?? 'malformed HTTP framing';
+}
+
 /** Maps an undici/system/zlib error to the service's typed errors (by `code`, never instanceof). */
 export function mapFetchError(err: unknown, url: string, limits: IngestLimits): unknown {
   if (isDiffguardError(err)) {
@@ -146,6 +155,14 @@ export function mapFetchError(err: unknown, url: string, limits: IngestLimits): 
     return new UpstreamError(`Upstream ${url} sent a body that does not match its Content-Encoding`, {
       url,
       reason: 'invalid_content_encoding',
+    }, { cause: err });
+  }
+  // undici's HTTP parser errors (llhttp) often carry no `code`: match them by class and name.
+  if (isHttpParserError(err)) {
+    return new UpstreamError(`Upstream ${url} sent an invalid HTTP response (${parserProblem(err)})`, {
+      url,
+      reason: 'invalid_response',
+      parser_error: parserProblem(err),
     }, { cause: err });
   }
   const code = errorCode(err);
@@ -169,10 +186,10 @@ export function mapFetchError(err: unknown, url: string, limits: IngestLimits): 
     case 'UND_ERR_HEADERS_OVERFLOW':
     case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
     case 'UND_ERR_INFO':
-      return new UpstreamError(`Upstream ${url} sent an invalid HTTP response`, { url, reason: 'invalid_response' }, { cause: err });
+      return new UpstreamError(`Upstream ${url} sent an invalid HTTP response (${code})`, { url, reason: 'invalid_response', parser_error: code }, { cause: err });
   }
   if (code.startsWith('HPE_')) {
-    return new UpstreamError(`Upstream ${url} sent an invalid HTTP response`, { url, reason: 'invalid_response' }, { cause: err });
+    return new UpstreamError(`Upstream ${url} sent an invalid HTTP response (${code})`, { url, reason: 'invalid_response', parser_error: code }, { cause: err });
   }
   if (TLS_ERROR_CODES.has(code) || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_')) {
     return new UpstreamUnreachableError(`Upstream ${url}: TLS connection failed (${code})`, { url, reason: 'tls', tls_error: code }, { cause: err });

@@ -239,11 +239,14 @@ export async function readBody(source: Readable, params: ReadBodyParams): Promis
     if (!inspected) await runInspection();
   }
 
+  // The chunks are dropped as soon as they are copied into the one buffer (not charged twice: the
+  // two copies coexist only for this synchronous copy).
   const bytes = new Uint8Array(decodedBytes);
   let offset = 0;
   for (const chunk of chunks) {
     bytes.set(chunk, offset);
     offset += chunk.length;
   }
+  chunks.length = 0;
   return { bytes, wireBytes, sha256: hash.digest('hex') };
 }

@@ -35,6 +35,52 @@ describe('BodyBudget', () => {
   });
 });
 
+describe('BodyBudget: refunds and relieving the service', () => {
+  it('refunds part of a reservation, never more than it was charged', () => {
+    const budget = new BodyBudget(100, 5);
+    const reservation = budget.open();
+    reservation.charge(70);
+    reservation.refund(30);
+    assert.equal(reservation.heldBytes, 40);
+    assert.equal(budget.heldBytes, 40);
+    reservation.refund(1000);
+    assert.equal(budget.heldBytes, 0, 'a refund beyond the charge gives back only the charge');
+    reservation.charge(100);
+    reservation.release();
+    reservation.refund(50);
+    assert.equal(budget.heldBytes, 0);
+  });
+
+  it('relieveLargest stops the request holding the most, once, with a 503 naming the service scope', () => {
+    const budget = new BodyBudget(1000, 7);
+    const stopped: [string, OverloadedError][] = [];
+    const small = budget.open({ onRelieve: (reason) => stopped.push(['small', reason]) });
+    const large = budget.open({ onRelieve: (reason) => stopped.push(['large', reason]) });
+    const unstoppable = budget.open();
+    small.charge(100);
+    large.charge(300);
+    unstoppable.charge(500);
+    assert.equal(budget.relieveLargest(), true);
+    assert.deepEqual(stopped.map(([name]) => name), ['large'], 'the largest stoppable one, not the unstoppable 500');
+    const reason = stopped[0]![1];
+    assert.ok(reason instanceof OverloadedError);
+    assert.equal(reason.details.scope, 'service');
+    assert.equal(reason.details.retry_after_seconds, 7);
+    assert.equal(reason.details.held_bytes, 300);
+    // Still winding down (not released yet): not chosen again.
+    assert.equal(budget.relieveLargest(), true);
+    assert.deepEqual(stopped.map(([name]) => name), ['large', 'small']);
+    assert.equal(budget.relieveLargest(), false, 'nothing left to stop');
+    large.release();
+    small.release();
+    const empty = budget.open({ onRelieve: () => stopped.push(['empty', reason]) });
+    assert.equal(budget.relieveLargest(), false, 'a request holding nothing is not stopped');
+    empty.release();
+    unstoppable.release();
+    assert.equal(budget.openReservations, 0);
+  });
+});
+
 describe('ingest charges the body budget', () => {
   const page = Buffer.from('<p>a page</p>'.repeat(8 * KiB)); // 104 KiB, compresses to ~1 KiB
   let origin: string;
