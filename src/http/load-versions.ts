@@ -1,17 +1,16 @@
 // Getting both versions of a diff request, identified and checked before any heavy work:
 // GET fetches both URLs in parallel and sniffs each body's first bytes as they arrive, so a
 // refused pair is answered (and both downloads aborted) after a few KiB; POST reads them inline.
-import type { IncomingHttpHeaders } from 'node:http';
 import { Transform, type Readable } from 'node:stream';
 import type { Request } from 'express';
-import busboy from 'busboy';
 import { BadRequestError, RequestTimeoutError, TooLargeError, UndiffableContentError, isDiffguardError } from '../errors.ts';
 import type { BodyReservation, FetchProgress, Fetcher, IngestLimits } from '../ingest/index.ts';
 import { validateSourceUrl } from '../ingest/index.ts';
 import { SNIFF_WINDOW_BYTES, identifyContent, refusalReason, undiffableContentError } from '../sniff/index.ts';
 import type { AcceptedContent, ContentTypeInfo, ContentTypeOption } from '../sniff/types.ts';
 import type { JobSide } from '../pool/index.ts';
-import { readJsonVersions, tooLargeSide, type InlineVersion } from './json-versions.ts';
+import { readJsonVersions, type InlineVersion } from './json-versions.ts';
+import { readMultipartVersions } from './multipart.ts';
 
 export type Side = 'a' | 'b';
 
@@ -190,7 +189,7 @@ export async function readInlineVersions(req: Request, limits: InlineLimits, che
   const body = capRequestBody(req, maxPostBytes, signal, limits.reservation, limits.bodyTimeoutMs);
   const versions =
     mediaType === 'multipart/form-data'
-      ? await readMultipart(body, req.headers, maxBodyBytes)
+      ? await readMultipartVersions(body, req.headers['content-type'], maxBodyBytes)
       : // Raw chunks are charged as they arrive and given back once parsed: what stays is the decoded versions.
         await readJsonVersions(body, { maxBodyBytes, reservation: limits.reservation, onChunkConsumed: (bytes) => limits.reservation?.refund(bytes) });
   const missing = SIDES.filter((side) => versions[side] === undefined);
@@ -253,50 +252,4 @@ function capRequestBody(req: Request, maxPostBytes: number, signal: AbortSignal,
   });
   req.pipe(counted);
   return counted;
-}
-
-function readMultipart(body: Readable, headers: IncomingHttpHeaders, maxBodyBytes: number): Promise<Partial<Record<Side, InlineVersion>>> {
-  return new Promise((resolve, reject) => {
-    const versions: Partial<Record<Side, InlineVersion>> = {};
-    let failed = false;
-    let parser: busboy.Busboy;
-    try {
-      // busboy flags a part when it *reaches* fileSize/fieldSize: one more byte lets a version of
-      // exactly MAX_BODY_BYTES through and flags the first byte beyond it.
-      parser = busboy({ headers, limits: { fileSize: maxBodyBytes + 1, files: 2, fields: 4, parts: 6, fieldSize: maxBodyBytes + 1 } });
-    } catch {
-      reject(new BadRequestError('Malformed multipart/form-data request'));
-      return;
-    }
-    const fail = (err: unknown) => {
-      if (failed) return;
-      failed = true;
-      body.unpipe(parser);
-      body.destroy();
-      reject(err);
-    };
-    const accept = (name: string, bytes: Buffer, contentType: string | undefined) => {
-      if (name !== 'a' && name !== 'b') return;
-      if (bytes.byteLength > maxBodyBytes) return fail(tooLargeSide(name, maxBodyBytes));
-      versions[name] = { bytes, ...(contentType ? { contentType } : {}) };
-    };
-    parser.on('file', (name, stream, info) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('limit', () => fail(tooLargeSide(name, maxBodyBytes)));
-      // busboy says application/octet-stream for a part without a type; sniffing treats that as "unknown" anyway.
-      stream.on('end', () => accept(name, Buffer.concat(chunks), info.mimeType));
-    });
-    parser.on('field', (name, value, info) => {
-      if (info.valueTruncated) return fail(tooLargeSide(name, maxBodyBytes));
-      accept(name, Buffer.from(value, 'utf8'), undefined);
-    });
-    parser.on('error', () => fail(new BadRequestError('Malformed multipart/form-data request')));
-    parser.on('close', () => {
-      if (!failed) resolve(versions);
-    });
-    // Over the POST cap, or the client went away: the counted stream fails with the reason.
-    body.on('error', fail);
-    body.pipe(parser);
-  });
 }

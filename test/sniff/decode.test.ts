@@ -64,6 +64,14 @@ describe('decodeBody: encoding choice and text', () => {
     assert.equal(decode(new Uint8Array(0), 'text/html; charset=utf-8'), '');
   });
 
+  it('a long UTF-8 page with a few broken sequences deep in it stays UTF-8 (damaged UTF-8, counted where the text is)', () => {
+    // 20 KiB of ASCII head first, then Greek and Russian prose with one sequence in 30 cut short.
+    const prose = Buffer.from('<p>Ελληνικά κείμενα και русский текст о городе.</p>\n'.repeat(200), 'utf8');
+    for (let i = 40; i < prose.length; i += 30 * 2 + 7) if (prose[i]! >= 0xc0) prose[i + 1] = 0x20;
+    const page = concat(ascii(`<html><head><script>${'var x = 1;\n'.repeat(1800)}</script></head><body>`), prose);
+    assert.equal(chooseEncoding(page, 'text/html'), 'utf-8');
+  });
+
   it('poorly encoded UTF-8 keeps its replacement characters under the 25% limit', () => {
     const text = decode(fixture('encoding/poorly_encoded_utf8.txt'), 'text/plain; charset=utf-8');
     const share = countFFFD(text) / text.length;
