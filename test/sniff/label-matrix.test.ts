@@ -11,7 +11,7 @@ import { BOMS, FORMATS, LABELS } from './label-matrix.helpers.ts';
 
 describe('the guard cannot be talked out of what the bytes are (format × label × BOM × diff type)', () => {
   for (const format of FORMATS) {
-    it(`${format.name}: ${format.isText ? 'text under every label and BOM' : 'refused by every text diff type under every label and BOM'}`, async () => {
+    it(`${format.name}: ${format.isText ? 'text under every label and BOM' : format.name === 'PDF' ? 'a PDF under every label and BOM: refused by every text diff type, read only by those that read PDFs' : 'refused by every text diff type under every label and BOM'}`, async () => {
       const wrong: string[] = [];
       for (const [labelName, contentType] of LABELS) {
         for (const [bomName, bom] of BOMS) {
@@ -19,8 +19,12 @@ describe('the guard cannot be talked out of what the bytes are (format × label 
           const info = await identifyContent(contentType, bytes, 'normal');
           for (const [diffType, definition] of diffTypes) {
             const refused = refusalReason(definition.accepts, info, 'normal') !== null;
-            const expected = definition.accepts !== 'any' && !format.isText;
+            // Diff types that read PDFs (text_dmp, side_by_side_text) take a PDF, but only as a PDF:
+            // whatever the label or BOM, it must have been identified as application/pdf.
+            const readsPdf = definition.accepts === 'document' || definition.accepts === 'html_or_pdf';
+            const expected = definition.accepts !== 'any' && !format.isText && !(format.name === 'PDF' && readsPdf);
             if (refused !== expected) wrong.push(`${diffType}, ${labelName}, ${bomName}: ${refused ? 'refused' : 'accepted'} as ${info.media_type} (${info.source})`);
+            if (format.name === 'PDF' && info.media_type !== 'application/pdf') wrong.push(`${labelName}, ${bomName}: identified as ${info.media_type}, not a PDF`);
           }
           if (format.isText) {
             try {
