@@ -53,7 +53,10 @@ const IDLE_POSTS = 64;
 const IDLE_POST_MAX_MS = envNumber('HOSTILE_IDLE_POST_MAX_S', 75) * 1000;
 const TINY_CHUNK_POSTS = 4;
 const TINY_CHUNK_BYTES = 1024 * 1024;
-const TINY_CHUNK_MAX_MS = 20_000;
+// The 1-byte phase stops after 10 s, so the whole body can arrive within the service's POST body
+// deadline (POST_BODY_TIMEOUT_MS, 15 s by default): a body still arriving after it gets 408 by design.
+const TINY_CHUNK_MAX_MS = 10_000;
+const POST_BODY_TIMEOUT_MS = 15_000;
 // HOSTILE_CGROUP=off runs without a memory cgroup.
 const useCgroup = process.env.HOSTILE_CGROUP !== 'off';
 // HOSTILE_CASES=<regex> runs only the cases and phases whose id matches (for working on one; a
@@ -418,14 +421,20 @@ async function runTinyChunks(service: ServiceProcess, part: Buffer, hostile: Hos
       diffType: 'length',
       startedAt,
       ms: Date.now() - startedAt,
-      breakdown: countBy(answers, (a) => (a.status !== 0 ? String(a.status) : `no answer (${a.error ?? 'closed'})`)),
-      asExpected: answers.every((a) => a.status === 200),
-      expectedText: 'all 200',
-      status: answers.find((a) => a.status !== 200)?.status ?? 200,
+      breakdown: countBy(answers, (a) => `${a.status !== 0 ? String(a.status) : `no answer (${a.error ?? 'closed'})`}${a.bodySentMs === undefined ? ', body not all sent' : a.bodySentMs > POST_BODY_TIMEOUT_MS ? `, body sent after ${fmt(a.bodySentMs / 1000, 0)} s` : ''}`),
+      asExpected: answers.every(tinyChunkAsDesigned),
+      expectedText: `200 (408 if the body took over ${POST_BODY_TIMEOUT_MS / 1000} s to send)`,
+      status: answers.find((a) => !tinyChunkAsDesigned(a))?.status ?? 200,
     },
     hostile,
     sampler,
   );
+}
+
+/** Served (200), or 408 when the client itself took longer than POST_BODY_TIMEOUT_MS to send the body. */
+function tinyChunkAsDesigned(a: { status: number; bodySentMs: number | undefined }): boolean {
+  if (a.status === 200) return true;
+  return a.status === 408 && (a.bodySentMs === undefined || a.bodySentMs > POST_BODY_TIMEOUT_MS);
 }
 
 /** 24 clients ask for a ≈4 MB answer and read 4 bytes/s: the service hangs up on them (write timeout) and serves others meanwhile. */
@@ -464,9 +473,11 @@ async function runSlowReaders(service: ServiceProcess, hostile: HostileServer, s
       startedAt,
       ms: Date.now() - startedAt,
       breakdown,
-      asExpected: results.every((r) => r.status === 200 && r.closedByServiceMs !== undefined),
-      expectedText: 'all 200, then hung up by the service (write timeout)',
-      status: results.find((r) => r.status !== 200)?.status ?? 200,
+      // 24 requests for 8 MB pairs from one address: admission may turn some away (heavy jobs' share of
+      // the queue, the per-client limit) with 503. Every reader that got its answer must be hung up on.
+      asExpected: results.some((r) => r.status === 200) && results.every((r) => (r.status === 200 || r.status === 503) && r.closedByServiceMs !== undefined),
+      expectedText: 'each 200 or 503 (admission: heavy share, per-client limit), at least one 200; all hung up by the service (write timeout)',
+      status: results.find((r) => r.status !== 200 && r.status !== 503)?.status ?? 200,
     },
     hostile,
     sampler,
@@ -504,9 +515,10 @@ async function runIdlePosts(service: ServiceProcess, hostile: HostileServer, sam
       startedAt,
       ms: Date.now() - startedAt,
       breakdown,
-      asExpected: results.every((r) => r.closedMs !== undefined && (r.status === 0 || r.status === 408)),
-      expectedText: 'each 408 or closed; normal diffs and /readyz unaffected',
-      status: results.find((r) => r.status !== 0 && r.status !== 408)?.status ?? 408,
+      // 64 sockets from one address: beyond MAX_IN_FLIGHT_PER_CLIENT they get 503 at once (per-client limit).
+      asExpected: results.every((r) => r.closedMs !== undefined && (r.status === 0 || r.status === 408 || r.status === 503)),
+      expectedText: 'each 408, 503 (per-client limit) or closed; normal diffs and /readyz unaffected',
+      status: results.find((r) => r.status !== 0 && r.status !== 408 && r.status !== 503)?.status ?? 408,
     },
     hostile,
     sampler,
