@@ -203,6 +203,8 @@ export interface TinyChunkResult {
   ms: number;
   /** Body bytes sent as 1-byte HTTP chunks before switching to large ones (bounded in time). */
   tinyBytes: number;
+  /** When the last byte of the body was handed to the socket (ms after the start), undefined if it never was. */
+  bodySentMs: number | undefined;
   error: string | undefined;
 }
 
@@ -221,7 +223,7 @@ export async function tinyChunkPost(options: { port: number; path: string; part:
     options.part,
     Buffer.from(`\r\n--${boundary}--\r\n`),
   ]);
-  const result: TinyChunkResult = { status: 0, ms: 0, tinyBytes: 0, error: undefined };
+  const result: TinyChunkResult = { status: 0, ms: 0, tinyBytes: 0, bodySentMs: undefined, error: undefined };
   let socket: Socket | undefined;
   try {
     socket = await openSocket(options.port, options.localAddress);
@@ -261,7 +263,7 @@ export async function tinyChunkPost(options: { port: number; path: string; part:
       offset += piece.length;
       if (!(await write(Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')])))) break;
     }
-    if (offset >= body.length) await write('0\r\n\r\n');
+    if (offset >= body.length && (await write('0\r\n\r\n'))) result.bodySentMs = performance.now() - started;
     await Promise.race([answered, sleep(options.timeoutMs)]);
   } catch (err) {
     result.error ??= (err as NodeJS.ErrnoException).code ?? (err as Error).message;
