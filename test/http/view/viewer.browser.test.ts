@@ -192,6 +192,7 @@ describe('html_token in the viewer', () => {
         for (const [include, count] of TAB_PAIRS.has(id) ? tabs : tabs.slice(0, 1)) {
           await page.goto(`${service.base}/view/html_token?${query({ ...versions(id), include })}`, { waitUntil: 'load', timeout: 120_000 });
           const { text, mismatch } = await navReady(page);
+          assert.ok(count !== undefined, `${id} ${include}: html_token answered no count`);
           const stops = mismatch === null ? count : Number(mismatch);
           const slack = Math.max(1, Math.round(count * 0.05));
           assert.ok(stops >= count && stops <= count + slack, `${id} ${include}: the viewer found ${stops} changes, html_token counts ${count}`);
