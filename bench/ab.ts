@@ -2,7 +2,8 @@
 // directory holding a built dist/ (e.g. a copy of an older build). Both services run at once; the
 // load alternates between them (A, B, A, B, …) so whatever else the machine is doing hits both
 // alike. Prints the median CPU ms per diff (main + workers) per type and build at concurrency 4.
-// Knobs: AB_ROUNDS (default 5), AB_DURATION_S (default 3), AB_CONCURRENCY (default 4).
+// Knobs: AB_ROUNDS (default 5), AB_DURATION_S (default 3), AB_CONCURRENCY (default 4), AB_ENV_A and
+// AB_ENV_B (JSON objects of extra service settings for one side, e.g. '{"WORKER_MAX_JOBS":"1000"}').
 import path from 'node:path';
 import { corpusDir, loadPagePairs } from './lib/corpus.ts';
 import { diffUrl } from './lib/http-client.ts';
@@ -29,7 +30,13 @@ for (const pair of pairs) {
 }
 const services: ServiceProcess[] = [];
 try {
-  for (const root of [rootA, rootB]) services.push(await startServiceProcess({ repoRoot: path.resolve(root), env: { ALLOW_PRIVATE_UPSTREAMS: 'true' } }));
+  for (const [root, extra] of [
+    [rootA, process.env.AB_ENV_A],
+    [rootB, process.env.AB_ENV_B],
+  ] as const) {
+    const env = { ALLOW_PRIVATE_UPSTREAMS: 'true', ...(JSON.parse(extra ?? '{}') as Record<string, string>) };
+    services.push(await startServiceProcess({ repoRoot: path.resolve(root), env }));
+  }
   for (const diffType of diffTypes) {
     const results = services.map(() => ({ cpu: [] as number[], p95: [] as number[], tput: [] as number[] }));
     const pathsOf = (service: ServiceProcess) =>

@@ -11,6 +11,7 @@ import { escapedJsonBytes, spliceJsonChunks, type Admission, type DiffJob, type 
 import { VERSION } from '../version.ts';
 import { byteLengthOf, refuseOversizedAnswer, writeAnswer } from './answer.ts';
 import { ClientDisconnectedError } from './client-disconnect.ts';
+import { answerCoding, writeCompressedAnswer } from './compress.ts';
 import { ClientLimits, type ClientKeyOf } from './client-limits.ts';
 import { toErrorResponse } from './error-map.ts';
 import { planCaching } from './etag.ts';
@@ -307,6 +308,8 @@ export function createApp(deps: AppDependencies): express.Express {
     const definition = match === null ? undefined : diffTypes.get(match[1]!);
     if (definition === undefined) throw noRouteError(req);
     res.locals.diffType = definition.name;
+    // Answers are gzipped when asked (compress.ts); a 304 or an error says so too.
+    res.vary('Accept-Encoding');
     const request = parseDiffRequest(req, definition);
     const { params, passHeaders, hashes } = request;
     const caching = planCaching(req.method, { version: VERSION, settingsTag, path: req.path, params, passHeaders, hashes });
@@ -331,7 +334,10 @@ export function createApp(deps: AppDependencies): express.Express {
     res.setHeader('Content-Security-Policy', 'sandbox');
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    await writeAnswer(res, parts, answerLimits, run.signal);
+    // MAX_ANSWER_BYTES (above) holds for the answer before compression.
+    const coding = answerCoding(req, answerBytes);
+    if (coding === undefined) await writeAnswer(res, parts, answerLimits, run.signal);
+    else await writeCompressedAnswer(res, parts, coding, answerLimits, run.signal);
   };
   const trackedDiff = (req: Request, res: Response): Promise<void> => {
     const work = handleDiff(req, res);
