@@ -49,6 +49,8 @@ export async function benchCompression(options: { service: ServiceProcess; paths
       ['identity', {}],
       ['gzip', { 'accept-encoding': 'gzip' }],
     ] as const;
+    // Warm-up of both paths (JIT, a worker recycled meanwhile), unmeasured.
+    for (const [, headers] of codings) await closedLoop(service.baseUrl, paths, concurrency, 1, headers);
     const samples = new Map<string, { cpu: number[]; bytes: number[]; tput: number[] }>(codings.map(([c]) => [c, { cpu: [], bytes: [], tput: [] }]));
     for (let run = 0; run < Math.max(2, runs); run++) {
       for (const [coding, headers] of codings) {
