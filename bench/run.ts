@@ -15,6 +15,7 @@ import { startStaticServer, type StaticServer } from './lib/static-server.ts';
 import { fmt, fmtMiB, median, percentile } from './lib/stats.ts';
 import { measureEncodingDetection } from './encoding-detection.ts';
 import { benchPdf } from './pdf.ts';
+import { benchCompression } from './compression.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const FLOOR = 'identical_bytes';
@@ -199,14 +200,20 @@ async function main(): Promise<void> {
       }
     }
 
+    const pathsOf = (diffType: string) =>
+      pairs.map((pair) => {
+        const url = new URL(diffUrl(service.baseUrl, diffType, `${corpus.baseUrl}/pages/${pair.id}.a.html`, `${corpus.baseUrl}/pages/${pair.id}.b.html`));
+        return url.pathname + url.search;
+      });
+    const compression = await benchCompression({ service, pathsOf, concurrency: cpus, durationS, runs, log });
     const viewerRow = await measureViewer(service, corpus, pairs);
     const pdf = await benchPdf({ service, corpus, repoRoot, reps: scalingReps, log });
 
     const restarts = await scrapeMetrics(service.baseUrl);
     const workerRestarts = Object.fromEntries(restarts.filter((s) => s.name === 'diffguard_worker_restarts_total').map((s) => [s.labels.reason ?? '', s.value]));
-    const markdown = `${renderMarkdown(environment, loadRows, scalingRows, idleRss, idlePss, workerRestarts)}\n\n${pdf.markdown}\n\n${renderViewerMarkdown(viewerRow)}\n\n${measureEncodingDetection()}`;
+    const markdown = `${renderMarkdown(environment, loadRows, scalingRows, idleRss, idlePss, workerRestarts)}\n\n${compression.markdown}\n\n${pdf.markdown}\n\n${renderViewerMarkdown(viewerRow)}\n\n${measureEncodingDetection()}`;
     process.stdout.write(`${markdown}\n`);
-    const file = writeResults(repoRoot, 'bench', { environment, settings: { runs, duration_s: durationS, concurrencies, quick, scaling_reps: scalingReps }, idle_rss_bytes: idleRss, idle_pss_bytes: idlePss, load: loadRows, scaling: scalingRows, pdf: pdf.rows, viewer: viewerRow, worker_restarts: workerRestarts, elapsed_s: (Date.now() - started) / 1000 }, markdown);
+    const file = writeResults(repoRoot, 'bench', { environment, settings: { runs, duration_s: durationS, concurrencies, quick, scaling_reps: scalingReps }, idle_rss_bytes: idleRss, idle_pss_bytes: idlePss, load: loadRows, scaling: scalingRows, compression: compression.rows, pdf: pdf.rows, viewer: viewerRow, worker_restarts: workerRestarts, elapsed_s: (Date.now() - started) / 1000 }, markdown);
     log(`wrote ${path.relative(repoRoot, file)} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
     if (service.exit !== undefined) throw new Error(`the service exited during the benchmark: ${JSON.stringify(service.exit)}`);
   } finally {

@@ -33,6 +33,8 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** A cgroup's `cgroup.procs`: the service joins it before Node starts, so its workers are born inside. */
   cgroupProcsFile?: string;
+  /** Node flags for the main process (e.g. --cpu-prof); the workers do not get them. */
+  nodeArgs?: string[];
 }
 
 export async function startServiceProcess(options: StartOptions): Promise<ServiceProcess> {
@@ -51,8 +53,8 @@ export async function startServiceProcess(options: StartOptions): Promise<Servic
   // In a cgroup: a shell writes its own pid (which exec keeps for Node) to cgroup.procs first.
   const [command, args] =
     options.cgroupProcsFile === undefined
-      ? [process.execPath, [entry]]
-      : ['/bin/sh', ['-c', 'echo $$ > "$1" || exit 97; shift; exec "$@"', 'sh', options.cgroupProcsFile, process.execPath, entry]];
+      ? [process.execPath, [...(options.nodeArgs ?? []), entry]]
+      : ['/bin/sh', ['-c', 'echo $$ > "$1" || exit 97; shift; exec "$@"', 'sh', options.cgroupProcsFile, process.execPath, ...(options.nodeArgs ?? []), entry]];
   const child = spawn(command, args, { cwd: options.repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const keep = (chunk: Buffer) => {

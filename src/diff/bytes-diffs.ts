@@ -17,3 +17,11 @@ export const identicalBytesDiff: DiffDefinition<Record<string, never>> = {
   parseOptions: () => ({}),
   run: (a, b) => ({ diff: Buffer.from(a.bytes.buffer, a.bytes.byteOffset, a.bytes.byteLength).equals(b.bytes) }),
 };
+
+/**
+ * Diff types the main process answers itself, without a worker: `length` is O(1) and
+ * `identical_bytes` a memcmp of bodies already in memory (each at most MAX_BODY_BYTES, ~1 ms for
+ * 10 MiB), and neither decodes. The worker round trip cost ~3 ms of CPU per request (hand-off,
+ * the worker's turn, /proc sampling), several times the diff itself (bench/README.md, the floor).
+ */
+export const MAIN_PROCESS_DIFFS: ReadonlySet<DiffDefinition<any>> = new Set<DiffDefinition<any>>([lengthDiff, identicalBytesDiff]);

@@ -49,12 +49,27 @@ export function refuseOversizedAnswer(bytes: number, maxBytes: number): void {
 export async function writeAnswer(res: ServerResponse, parts: readonly Uint8Array[], limits: AnswerLimits, signal: AbortSignal): Promise<void> {
   res.statusCode = 200;
   res.setHeader('Content-Length', String(byteLengthOf(parts)));
+  await writePieces(res, piecesOf(parts), limits, signal);
+}
+
+/** The parts cut into ANSWER_CHUNK_BYTES pieces (views, no copy). */
+export function* piecesOf(parts: readonly Uint8Array[]): Generator<Uint8Array> {
   for (const part of parts) {
-    for (let offset = 0; offset < part.byteLength; offset += ANSWER_CHUNK_BYTES) {
-      if (signal.aborted || res.destroyed) throw stopWriting(res, signal);
-      if (!res.write(part.subarray(offset, offset + ANSWER_CHUNK_BYTES))) await progress(res, 'drain', limits.writeTimeoutMs, signal);
-    }
+    for (let offset = 0; offset < part.byteLength; offset += ANSWER_CHUNK_BYTES) yield part.subarray(offset, offset + ANSWER_CHUNK_BYTES);
   }
+}
+
+/**
+ * Writes `pieces` as the body of an answer whose status and headers are set, each piece waiting for
+ * the socket to drain, with writeAnswer's timeout and abort rules; then ends it. An asynchronous
+ * source (a compressor) is pulled only as fast as the client reads, and stopped when writing stops.
+ */
+export async function writePieces(res: ServerResponse, pieces: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, limits: AnswerLimits, signal: AbortSignal): Promise<void> {
+  for await (const piece of pieces) {
+    if (signal.aborted || res.destroyed) throw stopWriting(res, signal);
+    if (!res.write(piece)) await progress(res, 'drain', limits.writeTimeoutMs, signal);
+  }
+  if (signal.aborted || res.destroyed) throw stopWriting(res, signal);
   res.end();
   // The last piece may still wait in the socket's buffer: the same timeout holds until it is read.
   if (!res.writableFinished) await progress(res, 'finish', limits.writeTimeoutMs, signal);

@@ -3,13 +3,15 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { effectiveMaxInFlightPerClient, effectiveMaxPostBodyBytes, type Config } from '../config.ts';
+import { MAIN_PROCESS_DIFFS } from '../diff/bytes-diffs.ts';
 import type { DiffDefinition, DiffSettings } from '../diff/types.ts';
 import { BadRequestError, DiffguardError, MethodNotAllowedError, OverloadedError, UnknownDiffTypeError, isDiffguardError, type ErrorDetails } from '../errors.ts';
 import type { BodyBudget, BodyReservation, Fetcher } from '../ingest/index.ts';
-import { spliceJsonChunks, type Admission, type DiffPool, type JsonJobResult } from '../pool/index.ts';
+import { escapedJsonBytes, spliceJsonChunks, type Admission, type DiffJob, type DiffPool, type JsonJobResult } from '../pool/index.ts';
 import { VERSION } from '../version.ts';
 import { byteLengthOf, refuseOversizedAnswer, writeAnswer } from './answer.ts';
 import { ClientDisconnectedError } from './client-disconnect.ts';
+import { answerCoding, writeCompressedAnswer } from './compress.ts';
 import { ClientLimits, type ClientKeyOf } from './client-limits.ts';
 import { toErrorResponse } from './error-map.ts';
 import { planCaching } from './etag.ts';
@@ -284,9 +286,11 @@ export function createApp(deps: AppDependencies): express.Express {
       jobStarted = Date.now();
       log.fetch_ms = jobStarted - fetchStarted;
       const job = { diffType: definition.name, a: jobSide(versions.a), b: jobSide(versions.b), options, ignoreDecodingErrors };
-      result = await admission.runJson(job, { signal: disconnected.signal, deadlineAt: jobStarted + config.jobDeadlineMs }).catch((err: unknown) => {
-        throw withContentTypes(err, versions);
-      });
+      result = MAIN_PROCESS_DIFFS.has(definition)
+        ? runInMainProcess(definition, job)
+        : await admission.runJson(job, { signal: disconnected.signal, deadlineAt: jobStarted + config.jobDeadlineMs }).catch((err: unknown) => {
+            throw withContentTypes(err, versions);
+          });
     } catch (err) {
       // Whatever failed once the client had gone (a fetch or job aborted for it) is that disconnect.
       throw disconnected.signal.aborted ? disconnected.signal.reason : err;
@@ -304,6 +308,8 @@ export function createApp(deps: AppDependencies): express.Express {
     const definition = match === null ? undefined : diffTypes.get(match[1]!);
     if (definition === undefined) throw noRouteError(req);
     res.locals.diffType = definition.name;
+    // Answers are gzipped when asked (compress.ts); a 304 or an error says so too.
+    res.vary('Accept-Encoding');
     const request = parseDiffRequest(req, definition);
     const { params, passHeaders, hashes } = request;
     const caching = planCaching(req.method, { version: VERSION, settingsTag, path: req.path, params, passHeaders, hashes });
@@ -328,7 +334,10 @@ export function createApp(deps: AppDependencies): express.Express {
     res.setHeader('Content-Security-Policy', 'sandbox');
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    await writeAnswer(res, parts, answerLimits, run.signal);
+    // MAX_ANSWER_BYTES (above) holds for the answer before compression.
+    const coding = answerCoding(req, answerBytes);
+    if (coding === undefined) await writeAnswer(res, parts, answerLimits, run.signal);
+    else await writeCompressedAnswer(res, parts, coding, answerLimits, run.signal);
   };
   const trackedDiff = (req: Request, res: Response): Promise<void> => {
     const work = handleDiff(req, res);
@@ -391,6 +400,15 @@ function withContentTypes(err: unknown, versions: Record<Side, LoadedVersion>): 
   if (!isDiffguardError(err)) return err;
   const ErrorClass = err.constructor as new (message: string, details: ErrorDetails, options?: ErrorOptions) => DiffguardError;
   return new ErrorClass(err.message, { a_content_type: versions.a.info, b_content_type: versions.b.info, ...err.details }, { cause: err });
+}
+
+/**
+ * A bounded, bytes-only diff (MAIN_PROCESS_DIFFS) run on the event loop: the same JSON a worker
+ * would send back (no decoding, so no encodings), without the round trip.
+ */
+function runInMainProcess(definition: DiffDefinition<any>, job: Pick<DiffJob, 'a' | 'b' | 'options'>): JsonJobResult {
+  const json = escapedJsonBytes(definition.run({ ...job.a, text: '' }, { ...job.b, text: '' }, job.options) as Record<string, unknown>);
+  return { chunks: [json], byteLength: json.byteLength, json, encodings: {} };
 }
 
 function jobSide(version: LoadedVersion) {
