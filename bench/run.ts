@@ -16,6 +16,7 @@ import { fmt, fmtMiB, median, percentile } from './lib/stats.ts';
 import { measureEncodingDetection } from './encoding-detection.ts';
 import { benchPdf } from './pdf.ts';
 import { benchCompression } from './compression.ts';
+import { floorProfileMarkdown } from './floor-profile.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const FLOOR = 'identical_bytes';
@@ -211,7 +212,9 @@ async function main(): Promise<void> {
 
     const restarts = await scrapeMetrics(service.baseUrl);
     const workerRestarts = Object.fromEntries(restarts.filter((s) => s.name === 'diffguard_worker_restarts_total').map((s) => [s.labels.reason ?? '', s.value]));
-    const markdown = `${renderMarkdown(environment, loadRows, scalingRows, idleRss, idlePss, workerRestarts)}\n\n${compression.markdown}\n\n${pdf.markdown}\n\n${renderViewerMarkdown(viewerRow)}\n\n${measureEncodingDetection()}`;
+    // On a service of its own (profiled), so the profiler does not slow the runs above.
+    const floorProfile = await floorProfileMarkdown(repoRoot, FLOOR, durationS);
+    const markdown = `${renderMarkdown(environment, loadRows, scalingRows, idleRss, idlePss, workerRestarts)}\n\n${floorProfile}\n\n${compression.markdown}\n\n${pdf.markdown}\n\n${renderViewerMarkdown(viewerRow)}\n\n${measureEncodingDetection()}`;
     process.stdout.write(`${markdown}\n`);
     const file = writeResults(repoRoot, 'bench', { environment, settings: { runs, duration_s: durationS, concurrencies, quick, scaling_reps: scalingReps }, idle_rss_bytes: idleRss, idle_pss_bytes: idlePss, load: loadRows, scaling: scalingRows, compression: compression.rows, pdf: pdf.rows, viewer: viewerRow, worker_restarts: workerRestarts, elapsed_s: (Date.now() - started) / 1000 }, markdown);
     log(`wrote ${path.relative(repoRoot, file)} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
