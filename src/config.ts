@@ -141,7 +141,9 @@ export const settings = {
   jobDeadlineMs: intSetting('JOB_DEADLINE_MS', 30_000, 'Wall-clock limit of a diff job, queue wait included (422 LIMIT_EXCEEDED, limit wall; 504 DEADLINE_EXCEEDED if it was still waiting for a worker).', { min: 100 }),
   workerHeapMib: intSetting('WORKER_HEAP_MIB', 160, 'V8 heap limit of each worker process.', { min: 32 }),
   workerRssLimitMib: intSetting('WORKER_RSS_LIMIT_MIB', 256, 'Resident memory at which a worker is killed (422 LIMIT_EXCEEDED, limit memory).', { min: 64 }),
-  workerMaxJobs: intSetting('WORKER_MAX_JOBS', 200, 'Jobs a worker runs before it is replaced (bounds slow leaks).', { min: 1 }),
+  // A worker that a job left large is replaced at once anyway (pool): this only bounds slow leaks.
+  // At 200 a worker's start (~0.3 s of CPU, then a cold JIT) cost 6–7 ms per diff (bench/README.md).
+  workerMaxJobs: intSetting('WORKER_MAX_JOBS', 2000, 'Jobs a worker runs before it is replaced (bounds slow leaks; a worker a job left large is replaced at once).', { min: 1 }),
   workerNiceness: intSetting('WORKER_NICENESS', 10, 'How much lower the workers\' scheduling priority is than the main process\'s (niceness added, at most 19), so health checks and admission answer while workers saturate the CPUs. 0: the same priority.', { min: 0, max: 19 }),
   heavyJobBytes: intSetting(
     'HEAVY_JOB_BYTES',
