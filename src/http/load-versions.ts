@@ -213,7 +213,7 @@ function postBodyTooLarge(maxPostBytes: number): TooLargeError {
  * fields, padding): past the cap it fails with 413. On any failure the request is unpiped and
  * paused, so nothing more is read; the error handler answers with Connection: close.
  */
-export function capRequestBody(req: Request, maxPostBytes: number, signal: AbortSignal, reservation: BodyReservation | undefined, timeoutMs: number | undefined): Readable {
+function capRequestBody(req: Request, maxPostBytes: number, signal: AbortSignal, reservation: BodyReservation | undefined, timeoutMs: number | undefined): Readable {
   let total = 0;
   const counted = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
@@ -243,50 +243,13 @@ export function capRequestBody(req: Request, maxPostBytes: number, signal: Abort
           counted.destroy(new RequestTimeoutError(`The request body did not arrive within ${timeoutMs} ms (POST_BODY_TIMEOUT_MS)`, { timeout_ms: timeoutMs, received_bytes: total }));
         }, timeoutMs);
   req.once('end', () => clearTimeout(timer));
-  // Not piped but read in paused mode, one turn after data arrived: the chunks the HTTP parser
-  // pushes from one socket read wait in `req` and come out of one read() as one Buffer. Piped (or
-  // read on 'readable', which the parser's callbacks emit for each chunk), every chunk of a body sent
-  // as 1-byte HTTP chunks went through each stream below on its own: four such POSTs stalled the
-  // event loop for up to 1 s at a time.
-  let stopped = false;
-  let waitingForDrain = false;
-  let scheduled: NodeJS.Immediate | undefined;
-  const schedulePump = () => {
-    scheduled ??= setImmediate(() => {
-      scheduled = undefined;
-      pump();
-    });
-  };
-  const pump = () => {
-    if (waitingForDrain) return;
-    let chunk: Buffer | null;
-    while (!stopped && (chunk = req.read() as Buffer | null) !== null) {
-      if (!counted.write(chunk)) {
-        waitingForDrain = true;
-        counted.once('drain', () => {
-          waitingForDrain = false;
-          pump();
-        });
-        return;
-      }
-    }
-  };
-  // 'end' comes once the buffer is read out (by the last pump), so nothing is left behind.
-  const onEnd = () => {
-    if (!stopped) counted.end();
-  };
   counted.once('close', () => {
-    stopped = true;
     clearTimeout(timer);
     signal.removeEventListener('abort', onAbort);
     // Also when the reader gave up early (malformed body, a version too large): stop reading.
-    clearImmediate(scheduled);
-    req.off('readable', schedulePump);
-    req.off('end', onEnd);
+    req.unpipe(counted);
     req.pause();
   });
-  req.on('readable', schedulePump);
-  req.once('end', onEnd);
+  req.pipe(counted);
   return counted;
 }
-
