@@ -1,11 +1,9 @@
 // Responses that break the framing they announced, and timeouts that must not fire early.
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { UpstreamError, UpstreamUnreachableError } from '../../src/errors.ts';
 import type { FetchProgress } from '../../src/ingest/index.ts';
-import { startServer, testLimits, withFetcher, type TestServer } from './helpers.ts';
+import { startRawServer, startServer, testLimits, withFetcher, type TestServer } from './helpers.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -19,22 +17,7 @@ describe('a connection closed before the announced body was sent', () => {
   let origin: string;
   let close: () => void;
   before(async () => {
-    const sockets = new Set<Socket>();
-    const server = createServer((socket) => {
-      sockets.add(socket);
-      socket.on('error', () => {});
-      socket.once('data', (data) => {
-        const path = /^GET (\S+)/.exec(data.toString('latin1'))?.[1] ?? '';
-        socket.end(responses[path] ?? '');
-      });
-    });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    close = () => {
-      for (const socket of sockets) socket.destroy();
-      server.close();
-    };
+    ({ origin, close } = await startRawServer(responses));
   });
   after(() => close());
 

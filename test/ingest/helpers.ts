@@ -1,7 +1,8 @@
 // Shared fixtures of the ingest tests: local upstream servers on port 0 and test limits.
 
+import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { createFetcher, type Fetcher, type IngestLimits } from '../../src/ingest/index.ts';
 
 export interface TestServer {
@@ -81,4 +82,29 @@ export async function writePaced(res: ServerResponse, total: number, chunkSize =
   }
   if (!res.destroyed) res.end();
   return written;
+}
+
+/**
+ * A TCP server that answers each request with the raw bytes given for its path (empty for an
+ * unknown path), then closes: for responses no HTTP server would write.
+ */
+export async function startRawServer(responses: Readonly<Record<string, string | Buffer>>): Promise<{ origin: string; close: () => void }> {
+  const sockets = new Set<Socket>();
+  const server = createTcpServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.once('data', (data) => {
+      const path = /^GET (\S+)/.exec(data.toString('latin1'))?.[1] ?? '';
+      socket.end(responses[path] ?? '');
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
 }

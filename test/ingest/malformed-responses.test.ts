@@ -1,11 +1,9 @@
 // Upstream responses whose HTTP framing is broken in every way we know of: each one is the
 // upstream's fault, answered 502 UPSTREAM_ERROR with a reason, never an internal error (500).
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { UpstreamError } from '../../src/errors.ts';
-import { testLimits, withFetcher } from './helpers.ts';
+import { startRawServer, testLimits, withFetcher } from './helpers.ts';
 
 const OK = 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n';
 
@@ -34,22 +32,7 @@ describe('malformed upstream responses', () => {
   let origin: string;
   let close: () => void;
   before(async () => {
-    const sockets = new Set<Socket>();
-    const server = createServer((socket) => {
-      sockets.add(socket);
-      socket.on('error', () => {});
-      socket.once('data', (data) => {
-        const path = /^GET (\S+)/.exec(data.toString('latin1'))?.[1] ?? '';
-        socket.end(MALFORMED[path] ?? '');
-      });
-    });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    close = () => {
-      for (const socket of sockets) socket.destroy();
-      server.close();
-    };
+    ({ origin, close } = await startRawServer(MALFORMED));
   });
   after(() => close());
 
