@@ -7,10 +7,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { LimitExceededError, OverloadedError, type DiffguardError } from '../../src/errors.ts';
+import { LimitExceededError, OverloadedError } from '../../src/errors.ts';
 import { DiffPool, type PoolOptions } from '../../src/pool/index.ts';
 import type { MemorySample } from '../../src/pool/proc-stats.ts';
 import { sampleProcess } from '../../src/pool/proc-stats.ts';
+import { rejectsWith, waitForCondition } from './helpers.ts';
 
 const workerModule = fileURLToPath(new URL('../helpers/hostile-worker.ts', import.meta.url));
 const MiB = 1024 * 1024;
@@ -38,20 +39,7 @@ function createPool(overrides: Omit<Partial<PoolOptions>, 'limits'> & { limits?:
 
 const deadline = (ms = 30_000) => ({ deadlineAt: Date.now() + ms });
 
-async function waitFor(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-async function rejectsWith(promise: Promise<unknown>, check: (err: DiffguardError) => void): Promise<void> {
-  await assert.rejects(promise, (err: DiffguardError) => {
-    check(err);
-    return true;
-  });
-}
+const waitFor = (condition: () => boolean, timeoutMs = 20_000) => waitForCondition(condition, timeoutMs);
 
 /** The nice value of one thread, from /proc/<pid>/task/<tid>/stat (field 19). */
 function threadNice(pid: number, tid: number): number {

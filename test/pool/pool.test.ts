@@ -7,6 +7,7 @@ import { DeadlineExceededError, LimitExceededError, OverloadedError, type Diffgu
 import { DiffPool, type JobResultLabel, type PoolObserver } from '../../src/pool/index.ts';
 import { sampleMemory } from '../../src/pool/proc-stats.ts';
 import { WorkerGoneError, WorkerProcess } from '../../src/pool/worker-process.ts';
+import { rejectsWith, waitForCondition } from './helpers.ts';
 
 const workerModule = fileURLToPath(new URL('../helpers/hostile-worker.ts', import.meta.url));
 const failingWorkerModule = fileURLToPath(new URL('./failing-worker.ts', import.meta.url));
@@ -76,20 +77,7 @@ function createPool(overrides: PoolOverrides = {}) {
 
 const deadline = (ms = 20_000) => ({ deadlineAt: Date.now() + ms });
 
-async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-async function rejectsWith(promise: Promise<unknown>, check: (err: DiffguardError) => void): Promise<void> {
-  await assert.rejects(promise, (err: DiffguardError) => {
-    check(err);
-    return true;
-  });
-}
+const waitFor = (condition: () => boolean, timeoutMs = 10_000) => waitForCondition(condition, timeoutMs);
 
 describe('DiffPool', () => {
   const { pool, finished, exits } = createPool();
