@@ -135,6 +135,12 @@ export const settings = {
   ),
   maxConnectionsPerClient: intSetting('MAX_CONNECTIONS_PER_CLIENT', 256, 'Open connections one client address may have; a request on a connection beyond that gets 503 (`scope: "client"`) and the connection is closed.', { min: 1 }),
   postBodyTimeoutMs: intSetting('POST_BODY_TIMEOUT_MS', 15_000, 'Time a client has to send a whole POST body, from its headers; then 408 REQUEST_TIMEOUT and the connection is closed (slow uploads cannot hold places).', { min: 100 }),
+  minUploadChunkBytes: intSetting(
+    'MIN_UPLOAD_CHUNK_BYTES',
+    64,
+    'Smallest average chunk size of a POST body that has sent more than 4096 chunks; below it 400 BAD_REQUEST (`limit: "body_chunks"`) and the connection is closed. Each chunk costs the main process ~2 µs, whatever its size. 0 turns the check off.',
+    { min: 0 },
+  ),
   maxAnswerBytes: intSetting('MAX_ANSWER_BYTES', 32 * MiB, 'Largest diff answer sent (413 TOO_LARGE, `limit: "answer"`, beyond). Answers being written are charged to the input budget.', { min: 1024 }),
   answerWriteTimeoutMs: intSetting('ANSWER_WRITE_TIMEOUT_MS', 10_000, 'Time a client may go without reading any of its answer before it is disconnected and the answer\'s memory given back.', { min: 100 }),
   jobCpuLimitMs: intSetting('JOB_CPU_LIMIT_MS', 10_000, 'CPU time one diff job may use before its worker is killed (422 LIMIT_EXCEEDED, limit cpu).', { min: 50 }),

@@ -109,6 +109,7 @@ const settingCases: { [K in keyof Config]: SettingCase } = {
   maxInFlightPerClient: { valid: '0', expected: 0, invalid: ['-1', 'some'] },
   maxConnectionsPerClient: { valid: '1', expected: 1, invalid: ['0', 'lots'] },
   postBodyTimeoutMs: { valid: '100', expected: 100, invalid: ['99', ''] },
+  minUploadChunkBytes: { valid: '0', expected: 0, invalid: ['-1', '1.5'] },
   maxAnswerBytes: { valid: '1024', expected: 1024, invalid: ['1023', '1e6'] },
   answerWriteTimeoutMs: { valid: '100', expected: 100, invalid: ['99', 'soon'] },
   maxTextChars: { valid: '1', expected: 1, invalid: ['0', 'all'] },

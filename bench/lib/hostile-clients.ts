@@ -203,8 +203,8 @@ export interface TinyChunkResult {
   ms: number;
   /** Body bytes sent as 1-byte HTTP chunks before switching to large ones (bounded in time). */
   tinyBytes: number;
-  /** When the last byte of the body was handed to the socket (ms after the start), undefined if it never was. */
-  bodySentMs: number | undefined;
+  /** The `limit` an error answer names (e.g. `body_chunks`). */
+  limit: string | undefined;
   error: string | undefined;
 }
 
@@ -223,7 +223,7 @@ export async function tinyChunkPost(options: { port: number; path: string; part:
     options.part,
     Buffer.from(`\r\n--${boundary}--\r\n`),
   ]);
-  const result: TinyChunkResult = { status: 0, ms: 0, tinyBytes: 0, bodySentMs: undefined, error: undefined };
+  const result: TinyChunkResult = { status: 0, ms: 0, tinyBytes: 0, limit: undefined, error: undefined };
   let socket: Socket | undefined;
   try {
     socket = await openSocket(options.port, options.localAddress);
@@ -231,11 +231,13 @@ export async function tinyChunkPost(options: { port: number; path: string; part:
     let head = '';
     const answered = new Promise<void>((resolve) => {
       s.on('data', (chunk: Buffer) => {
-        if (head.length < 64) {
+        if (head.length < 4096) {
           head += chunk.toString('latin1');
           result.status = parseStatus(head);
+          result.limit = /"limit":"([^"]+)"/.exec(head)?.[1];
         }
-        if (result.status !== 0) resolve();
+        // The status line and the JSON body's end (an answer's limit is read from it).
+        if (result.status !== 0 && /\r\n\r\n[\s\S]*\}/.test(head)) resolve();
       });
       s.on('close', () => resolve());
       s.on('error', (err: NodeJS.ErrnoException) => {
@@ -263,7 +265,7 @@ export async function tinyChunkPost(options: { port: number; path: string; part:
       offset += piece.length;
       if (!(await write(Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')])))) break;
     }
-    if (offset >= body.length && (await write('0\r\n\r\n'))) result.bodySentMs = performance.now() - started;
+    if (offset >= body.length) await write('0\r\n\r\n');
     await Promise.race([answered, sleep(options.timeoutMs)]);
   } catch (err) {
     result.error ??= (err as NodeJS.ErrnoException).code ?? (err as Error).message;

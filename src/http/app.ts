@@ -279,7 +279,7 @@ export function createApp(deps: AppDependencies): express.Express {
         // A live page that changed gets a new ETag; an unchanged pair is answered 304 without a diff job.
         if (notModified?.(versions) === true) return undefined;
       } else {
-        versions = await readInlineVersions(req, { maxBodyBytes: config.maxBodyBytes, maxPostBytes, reservation, bodyTimeoutMs: config.postBodyTimeoutMs }, check, disconnected.signal);
+        versions = await readInlineVersions(req, { maxBodyBytes: config.maxBodyBytes, maxPostBytes, reservation, bodyTimeoutMs: config.postBodyTimeoutMs, minAverageChunkBytes: config.minUploadChunkBytes }, check, disconnected.signal);
         for (const side of ['a', 'b'] as const) Object.assign(log, { [`${side}_bytes`]: versions[side].bytes.byteLength });
         admission = pool.admit();
       }
@@ -376,9 +376,11 @@ export function createApp(deps: AppDependencies): express.Express {
     res.setHeader('Cache-Control', 'no-store');
     // Answered before the request body was read (413, 400, 503, 408): the client, still sending,
     // must receive this answer, so the rest of the body is discarded for a bounded time before the
-    // connection is closed, instead of a reset (lingering-close.ts).
-    if (!req.complete && hasBody(req)) lingerAfterEarlyAnswer(req, res);
-    else if (response.body.max_connections_per_client !== undefined) res.setHeader('Connection', 'close');
+    // connection is closed, instead of a reset (lingering-close.ts). Except a body sent in tiny
+    // chunks: discarding it would still parse every chunk, the very cost it was refused for.
+    const tinyChunks = response.body.limit === 'body_chunks';
+    if (!req.complete && hasBody(req) && !tinyChunks) lingerAfterEarlyAnswer(req, res);
+    else if (tinyChunks || response.body.max_connections_per_client !== undefined) res.setHeader('Connection', 'close');
     res.status(response.status).set(response.headers).json(response.body);
   });
   return app;

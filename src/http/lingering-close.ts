@@ -6,6 +6,7 @@
 // cleanly. Node's own `Connection: close` path destroys the socket as soon as the answer is
 // flushed, which is exactly the reset; hence this small module.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 
 export interface LingerLimits {
   /** Longest time to keep discarding after the answer was sent. */
@@ -60,4 +61,15 @@ export function lingerAfterEarlyAnswer(req: IncomingMessage, res: ServerResponse
 export function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length.trim() !== '0');
+}
+
+/**
+ * Stops reading from a connection at once, for a client whose bytes are not worth parsing (a body in
+ * 1-byte chunks). `socket.pause()` is not enough: Node's HTTP parser reads the socket's handle
+ * directly, and pausing the request only buffers what it goes on parsing. Stopping the handle's
+ * reads leaves the rest in the kernel; the answer can still be written, and the connection is closed
+ * after it (Connection: close).
+ */
+export function stopSocketReads(socket: Socket): void {
+  (socket as Socket & { _handle?: { readStop?: () => number } })._handle?.readStop?.();
 }

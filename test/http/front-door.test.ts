@@ -99,6 +99,39 @@ async function idlePost(service: TestService, path: string, declared = 100_000, 
   return Object.assign(socket, { received: () => received });
 }
 
+/**
+ * POSTs `body` with Transfer-Encoding: chunked, `chunkBytes` per HTTP chunk (512 chunks per write,
+ * waiting for the socket to drain), until it is all sent or an answer or close arrives.
+ */
+async function chunkedPost(service: TestService, path: string, contentType: string, body: Buffer, chunkBytes: number): Promise<{ status: number; text: string; sentBytes: number; closed: boolean }> {
+  const socket = connect(Number(new URL(service.base).port), '127.0.0.1');
+  await once(socket, 'connect');
+  let text = '';
+  let closed = false;
+  socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+  socket.on('error', () => {});
+  socket.on('close', () => (closed = true));
+  const answered = () => /\r\n\r\n[\s\S]*\}/.test(text) || closed;
+  socket.write(`POST ${path} HTTP/1.1\r\nHost: test\r\nContent-Type: ${contentType}\r\nTransfer-Encoding: chunked\r\n\r\n`);
+  let sent = 0;
+  while (sent < body.length && !answered()) {
+    const frames: Buffer[] = [];
+    for (let i = 0; i < 512 && sent < body.length; i += 1) {
+      const piece = body.subarray(sent, sent + chunkBytes);
+      frames.push(Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n'));
+      sent += piece.length;
+    }
+    // (Not events.once: it rejects on the EPIPE a refused upload meets.)
+    if (!socket.write(Buffer.concat(frames))) await new Promise((resolve) => (socket.once('drain', resolve), socket.once('close', resolve)));
+  }
+  if (!answered() && !socket.destroyed) socket.write('0\r\n\r\n');
+  await waitFor(answered, 'an answer or a close');
+  // The body of the answer, then (for a refused upload) the server's close.
+  await waitFor(() => closed || /^HTTP\/1\.1 200 /.test(text), 'the connection closed after a refusal');
+  socket.destroy();
+  return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), text, sentBytes: sent, closed };
+}
+
 const normalJson = JSON.stringify({ a: { text: '<p>Deleted</p>', content_type: 'text/html' }, b: { text: '<p>Added</p>', content_type: 'text/html' } });
 const postNormal = (service: TestService) => service.get('/html_text_dmp', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: normalJson });
 
@@ -180,6 +213,43 @@ describe('admission of uploads', () => {
       // The client sends nothing more: the lingering close gives up and closes the connection.
       await waitFor(() => socket.destroyed || socket.readableEnded, 'the connection is closed');
       socket.destroy();
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('a body sent in tiny chunks is refused (400, limit body_chunks) once it has sent more than 4096, and the connection closed without reading on', async () => {
+    const service = await startTestService({ MIN_UPLOAD_CHUNK_BYTES: '64' });
+    try {
+      // A valid JSON diff padded with spaces to the exact size: 4096 chunks of 1 byte are served,
+      // one more is refused.
+      const padded = (size: number) => Buffer.from(normalJson.slice(0, -1) + ' '.repeat(size - normalJson.length) + '}');
+      const served = await chunkedPost(service, '/html_text_dmp', 'application/json', padded(4096), 1);
+      assert.equal(served.status, 200, served.text);
+      const refused = await chunkedPost(service, '/html_text_dmp', 'application/json', padded(4097), 1);
+      assert.equal(refused.status, 400, refused.text);
+      assert.match(refused.text, /"limit":"body_chunks"/);
+      assert.match(refused.text, /"min_average_chunk_bytes":64/);
+      assert.match(refused.text, /connection: close/i);
+      // A large upload in 1-byte chunks: refused after the first reads, not parsed to its end.
+      const large = await chunkedPost(service, '/length', 'application/json', padded(4 * MiB), 1);
+      assert.equal(large.status, 400, large.text);
+      assert.ok(large.closed, 'the service closed the connection');
+      assert.ok(large.sentBytes < 2 * MiB, `sent ${large.sentBytes} bytes before the refusal`);
+      // The same body in ordinary chunks is served, and /healthz answered throughout.
+      assert.equal((await chunkedPost(service, '/html_text_dmp', 'application/json', padded(300_000), 16 * 1024)).status, 200);
+      await waitFor(() => service.bodyBudget.openReservations === 0, 'the reservations are closed');
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('MIN_UPLOAD_CHUNK_BYTES=0 serves a body in 1-byte chunks', async () => {
+    const service = await startTestService({ MIN_UPLOAD_CHUNK_BYTES: '0' });
+    try {
+      const body = Buffer.from(normalJson.slice(0, -1) + ' '.repeat(20_000) + '}');
+      const served = await chunkedPost(service, '/html_text_dmp', 'application/json', body, 1);
+      assert.equal(served.status, 200, served.text);
     } finally {
       await service.close();
     }
