@@ -1,7 +1,6 @@
 // diff-match-patch, as the anchor uses it: no line mode, semantic cleanup, a time budget.
-// @sanity/diff-match-patch keeps UTF-16 surrogate pairs whole (emoji are never split), unlike
-// the original JS port. Its `timeout` is in seconds and treats 0 as "1 s", so a budget is
-// always passed explicitly.
+// The anchor's @sanity/diff-match-patch keeps UTF-16 surrogate pairs whole (emoji are never
+// split), unlike the original JS port; dmp-core.ts is a port of it with the same output.
 import { diffWholeTexts } from './text-engine.ts';
 import type { DiffSegment } from './types.ts';
 

@@ -1,10 +1,11 @@
 // The diff engine behind html_text_dmp and html_source_dmp: diff-match-patch as the anchor calls
-// it (no line mode, semantic cleanup, a time budget), plus two diffguard extensions:
+// it (no line mode, semantic cleanup, a time budget; dmp-core.ts, a port of
+// @sanity/diff-match-patch with identical output), plus two diffguard extensions:
 // - granularity `word` / `line`: each distinct token becomes one UTF-16 code unit, the code-unit
 //   strings are diffed, and the result is mapped back (dmp's own linesToChars trick);
 // - context N: long equal runs are cut down to N units around each change (see applyContext).
 
-import { cleanupSemantic, makeDiff } from '@sanity/diff-match-patch';
+import { cleanupSemantic, diffMain } from './dmp-core.ts';
 import type { DiffSegment } from './types.ts';
 import { isPythonWhitespace } from './visible-text.ts';
 
@@ -48,23 +49,19 @@ export function diffTextUnits(a: string, b: string, options: TextDiffOptions): T
 }
 
 /**
- * diff-match-patch on the whole texts, as the anchor calls it: one `makeDiff` (which strips the
- * common prefix and suffix itself, diffs the middle, then runs cleanupMerge over the re-joined
- * result, which can slide an edit into the prefix), then semantic cleanup over all of it.
- * Nothing is trimmed beforehand: any pre-trimming skips that cleanupMerge and gives different
- * segments on a few percent of small edits. (dmp's own prefix search costs ~70 ms on a 10 M-char
- * text, inside the time budget.) `semanticCleanup: false` returns dmp's raw (minimal) diff.
+ * diff-match-patch on the whole texts, as the anchor calls it: one `diffMain` (@sanity's
+ * `makeDiff`, which strips the common prefix and suffix itself, diffs the middle, then runs
+ * cleanupMerge over the re-joined result, which can slide an edit into the prefix), then semantic
+ * cleanup over all of it. Nothing is trimmed beforehand: any pre-trimming skips that cleanupMerge
+ * and gives different segments on a few percent of small edits. `semanticCleanup: false` returns
+ * dmp's raw (minimal) diff.
  * Surrogate pairs are never split.
  */
 export function diffWholeTexts(a: string, b: string, timeoutMs: number, { semanticCleanup = true } = {}): DiffSegment[] {
   if (a === b) return a === '' ? [] : [[0, a]];
-  const raw = makeDiff(a, b, {
-    checkLines: false,
-    // Seconds; @sanity/diff-match-patch reads 0 as "1 s", hence the floor of 1 ms.
-    timeout: Math.max(timeoutMs, 1) / 1000,
-  });
-  const cleaned = semanticCleanup ? cleanupSemantic(raw) : raw;
-  return keepSurrogatePairsWhole(cleaned.map(([op, text]) => [op, text] as DiffSegment));
+  // At least 1 ms: a budget of 0 would give up at once (and @sanity read 0 as "1 s").
+  const raw = diffMain(a, b, Date.now() + Math.max(timeoutMs, 1));
+  return keepSurrogatePairsWhole(semanticCleanup ? cleanupSemantic(raw) : raw);
 }
 
 /**
