@@ -1,6 +1,6 @@
 // diff-match-patch, as the anchor uses it: no line mode, semantic cleanup, a time budget.
-// The anchor's @sanity/diff-match-patch keeps UTF-16 surrogate pairs whole (emoji are never
-// split), unlike the original JS port; dmp-core.ts is a port of it with the same output.
+// dmp-core.ts is a port of @sanity/diff-match-patch (which this service used before) with the same
+// output: it keeps UTF-16 surrogate pairs whole (emoji are never split), unlike the original JS port.
 import { diffWholeTexts } from './text-engine.ts';
 import type { DiffSegment } from './types.ts';
 

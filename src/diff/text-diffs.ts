@@ -103,7 +103,7 @@ export function checkTextLength(text: string, maxChars: number, side: string): v
 
 /**
  * Refuses a pair whose changed span (what is left after their common start and end, the part
- * diff-match-patch really compares at ~32 bytes a character) is longer than MAX_CHANGED_CHARS on
+ * diff-match-patch really compares, at up to ~32 bytes a character) is longer than MAX_CHANGED_CHARS on
  * either side. Linear and allocation-free, so it runs before the diff.
  */
 export function checkChangedSpan(a: string, b: string, maxChars: number): void {
