@@ -119,6 +119,13 @@ export const settings = {
 
   workers: intSetting('WORKERS', 0, 'Diff worker processes.', { min: 0, max: 256 }, '0 (CPUs available to the container)'),
   maxQueuedJobs: intSetting('MAX_QUEUED_JOBS', 0, 'Jobs that may wait for a worker; beyond that requests get 503.', { min: 0 }, '0 (2 × WORKERS)'),
+  smallJobQueuePlaces: intSetting(
+    'SMALL_JOB_QUEUE_PLACES',
+    -1,
+    'Queue places beyond MAX_QUEUED_JOBS that only small diffs (bodies together ≤ HEAVY_JOB_BYTES) may take: normal page diffs wait behind a slow job instead of being refused.',
+    { min: -1 },
+    '-1 (4 × WORKERS)',
+  ),
   maxInFlightRequests: intSetting(
     'MAX_IN_FLIGHT_REQUESTS',
     0,

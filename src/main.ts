@@ -56,7 +56,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   const sizing = derivePoolSizing(config, resources);
   const problem = sizingProblem(sizing);
   if (problem !== undefined) throw new ConfigError([problem]);
-  logger.info({ cpus: resources.cpus, memory_limit_mib: sizing.budgetMib, workers: sizing.workers, max_queued_jobs: sizing.maxQueued, max_in_flight_requests: sizing.maxInFlight, input_budget_mib: Math.round(sizing.inputBudgetBytes / 2 ** 20), required_mib: sizing.requiredMib, worker_heap_mib: config.workerHeapMib, worker_rss_limit_mib: config.workerRssLimitMib }, 'pool sizing');
+  logger.info({ cpus: resources.cpus, memory_limit_mib: sizing.budgetMib, workers: sizing.workers, max_queued_jobs: sizing.maxQueued, small_job_queue_places: sizing.smallQueuePlaces, max_in_flight_requests: sizing.maxInFlight, input_budget_mib: Math.round(sizing.inputBudgetBytes / 2 ** 20), required_mib: sizing.requiredMib, worker_heap_mib: config.workerHeapMib, worker_rss_limit_mib: config.workerRssLimitMib }, 'pool sizing');
 
   const metrics = createMetrics();
   // Made before the pool: when the service's memory must come down, the request holding the most
@@ -69,6 +69,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     // where the kernel charges them once, which covers it.
     spareWorkers: 1,
     maxQueued: sizing.maxQueued,
+    smallQueuePlaces: sizing.smallQueuePlaces,
     maxInFlight: sizing.maxInFlight,
     maxJobsPerWorker: config.workerMaxJobs,
     heavyJobBytes: config.heavyJobBytes,

@@ -92,6 +92,7 @@ const settingCases: { [K in keyof Config]: SettingCase } = {
   maxPostBodyBytes: { valid: '0', expected: 0, invalid: ['-1', '99999999999999999999'] },
   workers: { valid: '256', expected: 256, invalid: ['257', 'all'] },
   maxQueuedJobs: { valid: '0', expected: 0, invalid: ['-1', 'lots'] },
+  smallJobQueuePlaces: { valid: '0', expected: 0, invalid: ['-2', 'x'] },
   jobCpuLimitMs: { valid: '50', expected: 50, invalid: ['49', ''] },
   jobDeadlineMs: { valid: '100', expected: 100, invalid: ['99', '30s'], context: { JOB_CPU_LIMIT_MS: '50' } },
   workerHeapMib: { valid: '32', expected: 32, invalid: ['31', '160MiB'] },

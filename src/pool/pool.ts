@@ -36,6 +36,8 @@ export interface PoolOptions {
    * small job waiting goes first (see admission.ts). Default: no job is heavy.
    */
   heavyJobBytes?: number;
+  /** Queue places beyond `maxQueued` that only small jobs may take (see admission.ts). Default 0. */
+  smallQueuePlaces?: number;
   /**
    * Idle, started workers kept beyond `workers` (concurrency stays `workers`): when a worker is
    * replaced (recycled after a big job, killed at a limit, crashed), the spare takes the next job at

@@ -27,6 +27,8 @@ export async function startTestService(env: Record<string, string> = {}, options
     ALLOW_PRIVATE_UPSTREAMS: 'true',
     WORKERS: '1',
     MAX_QUEUED_JOBS: '2',
+    // Tests that fill the queue count its places; test/pool/admission.test.ts covers the small-only ones.
+    SMALL_JOB_QUEUE_PLACES: '0',
     JOB_CPU_LIMIT_MS: '3000',
     WORKER_HEAP_MIB: '96',
     WORKER_RSS_LIMIT_MIB: '192',

@@ -73,6 +73,30 @@ describe('AdmissionControl (size-weighted)', () => {
     await Promise.all(jobs.map((job) => job.settled));
   });
 
+  it('gives small jobs smallQueuePlaces more places: a heavy job is refused at maxQueued waiting, a small one only past both', async () => {
+    const admission = new AdmissionControl({ workers: 1, maxQueued: 2, smallQueuePlaces: 3, maxInFlight: 100, heavyJobBytes: MiB, retryAfterSeconds: 5 });
+    // One running, two waiting: the shared queue is full.
+    const jobs = [submit(admission, 'small'), submit(admission, 'small'), submit(admission, 'small')];
+    await tick();
+    assert.equal(admission.queueFull('heavy'), true);
+    assert.equal(admission.refusalReason('heavy'), 'queue full');
+    // Small jobs take the three places of their own...
+    assert.equal(admission.unavailableReason(), undefined, 'a request whose weight is not known yet is admitted');
+    for (let i = 0; i < 3; i += 1) {
+      assert.equal(admission.refusalReason('small'), undefined);
+      jobs.push(submit(admission, 'small'));
+    }
+    await tick();
+    assert.equal(admission.queued, 5);
+    // ...and are refused past them.
+    assert.equal(admission.refusalReason('small'), 'queue full');
+    assert.equal(admission.unavailableReason(), 'queue full');
+    await assert.rejects(admission.schedule('small', new AbortController().signal, async () => {}), OverloadedError);
+    for (const job of jobs) job.finish();
+    await Promise.all(jobs.map((job) => job.settled));
+    assert.equal(admission.active + admission.queued, 0);
+  });
+
   it('starts a waiting small job before a waiting large one', async () => {
     const admission = new AdmissionControl({ workers: 1, maxQueued: 4, maxInFlight: 100, heavyJobBytes: MiB, retryAfterSeconds: 5 });
     const running = submit(admission, 'small');

@@ -50,13 +50,17 @@ describe('pool sizing', () => {
     const sizing = derivePoolSizing(defaults, { cpus: 2, memoryLimitBytes: 512 * MiB });
     assert.equal(sizing.workers, 2);
     assert.equal(sizing.maxQueued, 4);
-    assert.equal(sizing.requiredMib, 2 * 160 + 6 * 20);
+    // 4 × WORKERS places for small jobs only, at HEAVY_JOB_BYTES (2 MiB) each.
+    assert.equal(sizing.smallQueuePlaces, 8);
+    assert.equal(sizing.requiredMib, 2 * 160 + 6 * 20 + 8 * 2);
+    assert.equal(sizing.inputBudgetBytes, (6 * 20 + 8 * 2) * MiB);
+    assert.equal(derivePoolSizing(loadConfig({ SMALL_JOB_QUEUE_PLACES: '0' }), { cpus: 2, memoryLimitBytes: undefined }).smallQueuePlaces, 0);
     assert.equal(sizingProblem(sizing), undefined);
   });
 
   it('refuses limits that cannot fit the memory, naming what to change', () => {
     const sizing = derivePoolSizing(loadConfig({ WORKERS: '4' }), { cpus: 2, memoryLimitBytes: 512 * MiB });
-    assert.match(sizingProblem(sizing) ?? '', /need 880 MiB, more than the 512 MiB memory limit.*WORKERS/);
+    assert.match(sizingProblem(sizing) ?? '', /need 912 MiB, more than the 512 MiB memory limit.*WORKERS/);
     // MEMORY_LIMIT_MIB overrides the cgroup's.
     assert.equal(sizingProblem(derivePoolSizing(loadConfig({ WORKERS: '4', MEMORY_LIMIT_MIB: '1024' }), { cpus: 2, memoryLimitBytes: 512 * MiB })), undefined);
     // No limit at all: nothing to check against.
