@@ -30,8 +30,14 @@ RUN apt-get update \
   && apt-get install -y --no-install-recommends tini \
   && rm -rf /var/lib/apt/lists/* \
   && test -x /usr/bin/prlimit
+# glibc malloc: freed multi-MiB buffers (hostile bodies, large answers) go back to the system instead
+# of staying in the heap. Measured in the hostile replay: the main process settled at 122 MiB
+# instead of 241 (idle 91), with no measurable CPU cost per diff (bench/README.md).
 ENV NODE_ENV=production \
-    PORT=8888
+    PORT=8888 \
+    MALLOC_ARENA_MAX=2 \
+    MALLOC_MMAP_THRESHOLD_=1048576 \
+    MALLOC_TRIM_THRESHOLD_=4194304
 WORKDIR /app
 # Owned by root and not writable by the service user: the running service cannot alter its code.
 COPY package.json package-lock.json ./

@@ -37,6 +37,13 @@ export interface StartOptions {
   nodeArgs?: string[];
 }
 
+/** glibc malloc settings the Dockerfile and `npm start` give the service (test/deploy checks they agree). */
+export const PRODUCTION_MALLOC_ENV: Readonly<Record<string, string>> = {
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_MMAP_THRESHOLD_: '1048576',
+  MALLOC_TRIM_THRESHOLD_: '4194304',
+};
+
 export async function startServiceProcess(options: StartOptions): Promise<ServiceProcess> {
   const entry = path.join(options.repoRoot, 'dist', 'src', 'main.js');
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
@@ -48,6 +55,8 @@ export async function startServiceProcess(options: StartOptions): Promise<Servic
     PORT: String(port),
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
+    // The image's malloc settings (Dockerfile, `npm start`): benchmarks measure what ships.
+    ...PRODUCTION_MALLOC_ENV,
     ...options.env,
   };
   // In a cgroup: a shell writes its own pid (which exec keeps for Node) to cgroup.procs first.

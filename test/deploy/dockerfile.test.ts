@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { settings } from '../../src/config.ts';
+import { PRODUCTION_MALLOC_ENV } from '../../bench/lib/service-process.ts';
 import { parseDockerfile } from './dockerfile-parse.ts';
 import { dockerfileProblems, dockerfileUid, dockerignoreExcludes, type BuildLayout } from './invariants.ts';
 
@@ -26,6 +27,16 @@ describe('Dockerfile', () => {
     assert.deepEqual(buildConfig.include.sort(), ['src', 'workers']);
     assert.ok(existsSync(join(root, 'src/main.ts')), 'src/main.ts (CMD dist/src/main.js) is missing');
     assert.ok(existsSync(join(root, 'workers/diff-worker.ts')), 'workers/diff-worker.ts is missing');
+  });
+
+  it('sets the malloc settings the benchmarks measure, as `npm start` does', () => {
+    const runtime = parseDockerfile(dockerfile).stages.at(-1);
+    const env = runtime?.instructions.filter((i) => i.keyword === 'ENV').map((i) => i.args).join(' ') ?? '';
+    const start = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+    for (const [name, value] of Object.entries(PRODUCTION_MALLOC_ENV)) {
+      assert.match(env, new RegExp(`\\b${name}=${value}\\b`), `Dockerfile ENV ${name}`);
+      assert.ok(start.includes(`${name}=\${${name}:-${value}}`), `npm start ${name}`);
+    }
   });
 
   it('installs tini, and relies on util-linux for prlimit', () => {
