@@ -3,8 +3,10 @@
 // while the client's bytes keep arriving makes the kernel send a reset, and the client sees
 // ECONNRESET instead of the answer. So, as nginx's lingering close does, the rest of the body is
 // read and thrown away for a bounded time after the answer, and the connection is then closed
-// cleanly. Node's own `Connection: close` path destroys the socket as soon as the answer is
-// flushed, which is exactly the reset; hence this small module.
+// cleanly. The answer says `Connection: close` (a keep-alive client must not send its next request
+// on a connection about to close: undici did, and got "other side closed"), but Node's own close
+// path for it destroys the socket as soon as the answer is flushed, which is exactly the reset: for
+// this socket it only half-closes, and this module closes the rest.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
@@ -25,6 +27,11 @@ export const DEFAULT_LINGER: LingerLimits = { totalMs: 10_000, idleMs: 2_000 };
 export function lingerAfterEarlyAnswer(req: IncomingMessage, res: ServerResponse, limits: LingerLimits = DEFAULT_LINGER): void {
   if (req.complete || !hasBody(req)) return;
   const socket = req.socket;
+  res.setHeader('Connection', 'close');
+  // Node calls destroySoon once a `Connection: close` answer is written: send our FIN only.
+  socket.destroySoon = () => {
+    socket.end();
+  };
   let total: NodeJS.Timeout | undefined;
   let idle: NodeJS.Timeout | undefined;
   const stop = (how: 'end' | 'destroy') => {

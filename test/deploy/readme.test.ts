@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import { anchorAliases, loadConfig, settings } from '../../src/config.ts';
 import { ERROR_TYPES } from '../../src/errors.ts';
+import { PRODUCTION_MALLOC_ENV } from '../../bench/lib/service-process.ts';
 import { memoryFitProblems, parseQuantity } from './invariants.ts';
 import { renderKustomization } from './kustomize-lite.ts';
 
@@ -21,6 +22,8 @@ const otherNames = new Set<string>([
   'RESTART_BROKEN_DIFFER',
   'NODE_ENV',
   'NODE_OPTIONS',
+  // glibc's, set by the image (Dockerfile).
+  ...Object.keys(PRODUCTION_MALLOC_ENV),
   'RLIMIT_DATA',
   // Knobs of the benchmark harness, not of the service (bench/README.md).
   'BENCH_QUICK',

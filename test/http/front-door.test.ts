@@ -428,6 +428,8 @@ describe('a refused upload is still answered', () => {
   it('undici request sending 30 MB over MAX_POST_BODY_BYTES gets the 413, not ECONNRESET', async () => {
     const res = await undiciRequest(`${service.base}/length`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: thirtyMB });
     assert.equal(res.statusCode, 413);
+    // The connection closes after the lingering: a keep-alive client must not send its next request on it.
+    assert.equal(res.headers.connection, 'close');
     const body = (await res.body.json()) as any;
     assert.equal(body.limit, 'post_body');
   });
