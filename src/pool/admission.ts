@@ -6,10 +6,10 @@
 // `workers − 1` workers (when there are two or more), and a waiting small job goes before a waiting
 // heavy one: a burst of large pages cannot refuse or starve a normal page diff, which is refused only
 // when the service is really full. Heavy jobs still run whenever nothing small is waiting. Small jobs
-// also have `smallQueuePlaces` queue places of their own beyond `maxQueued`: they hold little memory
-// and run quickly, so a steady stream of normal diffs waits out a slow job on the worker left to
-// them (measured: 5 normal diffs a second behind one 2 s job filled a queue of 4) instead of being
-// refused.
+// also have `smallQueuePlaces` queue places of their own, filled before the `maxQueued` shared ones:
+// they hold little memory and run quickly, so a steady stream of normal diffs waits out a slow job on
+// the worker left to them (measured: 5 normal diffs a second behind one 2 s job filled a queue of 4)
+// instead of being refused, and without taking the places a single large page needs.
 //
 // Hand-written rather than p-queue (which the pool used before): p-queue has one concurrency for all
 // its tasks, and a cap per class of job is what keeps capacity for the small ones.
@@ -83,13 +83,16 @@ export class AdmissionControl {
   }
 
   /**
-   * Every worker busy and the queue full for a job of this weight: `maxQueued` waiting for a heavy
-   * one, `maxQueued + smallQueuePlaces` for a small one (the default: a request whose weight is not
-   * known yet may still turn out small).
+   * Every worker busy and no queue place left for a job of this weight. Small jobs fill their own
+   * `smallQueuePlaces` first, then the `maxQueued` shared places; a heavy job may take only a shared
+   * one. The default weight is small: a request whose weight is not known yet may still turn out so.
    */
   queueFull(weight: JobWeight = 'small'): boolean {
-    const places = this.#options.maxQueued + (weight === 'small' ? (this.#options.smallQueuePlaces ?? 0) : 0);
-    return this.#running >= this.#options.workers && this.#waiting.length >= places;
+    if (this.#running < this.#options.workers) return false;
+    const smallPlaces = this.#options.smallQueuePlaces ?? 0;
+    if (weight === 'small') return this.#waiting.length >= this.#options.maxQueued + smallPlaces;
+    const waitingSmall = this.#waiting.length - this.#waitingHeavy;
+    return this.#waitingHeavy + Math.max(0, waitingSmall - smallPlaces) >= this.#options.maxQueued;
   }
 
   /** Why a request cannot be admitted now (queue full, too many in flight), or undefined. */

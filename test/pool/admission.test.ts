@@ -73,14 +73,13 @@ describe('AdmissionControl (size-weighted)', () => {
     await Promise.all(jobs.map((job) => job.settled));
   });
 
-  it('gives small jobs smallQueuePlaces more places: a heavy job is refused at maxQueued waiting, a small one only past both', async () => {
+  it('gives small jobs smallQueuePlaces places of their own beyond maxQueued, and refuses one only past both', async () => {
     const admission = new AdmissionControl({ workers: 1, maxQueued: 2, smallQueuePlaces: 3, maxInFlight: 100, heavyJobBytes: MiB, retryAfterSeconds: 5 });
-    // One running, two waiting: the shared queue is full.
+    // One running, two waiting: as many as maxQueued.
     const jobs = [submit(admission, 'small'), submit(admission, 'small'), submit(admission, 'small')];
     await tick();
-    assert.equal(admission.queueFull('heavy'), true);
-    assert.equal(admission.refusalReason('heavy'), 'queue full');
-    // Small jobs take the three places of their own...
+    assert.equal(admission.queued, 2);
+    // Three more fit in the small-only places...
     assert.equal(admission.unavailableReason(), undefined, 'a request whose weight is not known yet is admitted');
     for (let i = 0; i < 3; i += 1) {
       assert.equal(admission.refusalReason('small'), undefined);
@@ -92,6 +91,23 @@ describe('AdmissionControl (size-weighted)', () => {
     assert.equal(admission.refusalReason('small'), 'queue full');
     assert.equal(admission.unavailableReason(), 'queue full');
     await assert.rejects(admission.schedule('small', new AbortController().signal, async () => {}), OverloadedError);
+    for (const job of jobs) job.finish();
+    await Promise.all(jobs.map((job) => job.settled));
+  });
+
+  it('lets small jobs fill their own places first: a heavy job still finds a shared place behind them', async () => {
+    const admission = new AdmissionControl({ workers: 1, maxQueued: 2, smallQueuePlaces: 3, maxInFlight: 100, heavyJobBytes: MiB, retryAfterSeconds: 5 });
+    // One running and three small waiting: they hold the small-only places, the two shared ones are free.
+    const jobs = [submit(admission, 'small'), submit(admission, 'small'), submit(admission, 'small'), submit(admission, 'small')];
+    await tick();
+    assert.equal(admission.queued, 3);
+    assert.equal(admission.refusalReason('heavy'), undefined);
+    jobs.push(submit(admission, 'heavy'));
+    // A fourth small one overflows into the last shared place; then a heavy one has none.
+    jobs.push(submit(admission, 'small'));
+    await tick();
+    assert.equal(admission.refusalReason('heavy'), 'queue full');
+    assert.equal(admission.refusalReason('small'), 'queue full');
     for (const job of jobs) job.finish();
     await Promise.all(jobs.map((job) => job.settled));
     assert.equal(admission.active + admission.queued, 0);
