@@ -82,6 +82,14 @@ describe('whitespace helpers follow Python', () => {
     assert.equal(collapseBlankLines('a \n b \n c'), 'a \n b \n c');
     assert.equal(collapseBlankLines('\n\n\na\n\n\n\n'), 'a');
   });
+
+  it('takes the whole run around a line break, whitespace before it included, and leaves runs with one alone', () => {
+    assert.equal(collapseBlankLines('a \n b \n\n c'), 'a \n b\n\nc');
+    assert.equal(collapseBlankLines('x\u2028\n\u0085\ny'), 'x\n\ny');
+    assert.equal(collapseBlankLines('a\u200b\n\nb'), 'a\u200b\n\nb');
+    assert.equal(collapseBlankLines('a\n\nb \t\nc\n \n'), 'a\n\nb \t\nc');
+    assert.equal(collapseBlankLines(' \t\n\t x \n \n'), 'x');
+  });
 });
 
 describe('extractVisibleText on hostile input', () => {
