@@ -29,12 +29,29 @@ const SCALING_SIZES: ReadonlyArray<readonly [string, number]> = [
   ['5 MB', 5_000_000],
 ];
 
+// web-monitoring-diff on this corpus (its server, its C++ diff-match-patch, its default 10 worker
+// processes; the same loopback static server, interleaved with diffguard), CPU of its whole process
+// tree per diff at concurrency 4: measured on this 2-core machine for issue 18. It cannot run here
+// from a fresh clone (Python, GPL-3.0: not vendored), so its figures are the reference.
+const ANCHOR_CONCURRENCY = 4;
+const ANCHOR_CPU_MS_PER_DIFF: Readonly<Record<string, number>> = {
+  length: 3.6,
+  identical_bytes: 3.7,
+  html_source_dmp: 19.5,
+  side_by_side_text: 65.6,
+  html_text_dmp: 76.8,
+  links: 61.2,
+  links_json: 68.5,
+  html_token: 458,
+};
+
 const quick = process.env.BENCH_QUICK === '1';
 const runs = Math.round(envNumber('BENCH_RUNS', quick ? 1 : 3));
 const durationS = envNumber('BENCH_DURATION_S', quick ? 2 : 3);
 const scalingReps = Math.round(envNumber('BENCH_SCALING_REPS', quick ? 1 : 3));
 const cpus = os.availableParallelism();
-const concurrencies = [...new Set([1, cpus])];
+// 4 is the concurrency web-monitoring-diff was measured at (ANCHOR_CPU_MS_PER_DIFF).
+const concurrencies = [...new Set([1, cpus, ANCHOR_CONCURRENCY])].sort((x, y) => x - y);
 
 interface LoadRow {
   diff_type: string;
@@ -307,6 +324,16 @@ function renderMarkdown(env: ReturnType<typeof runEnvironment>, rows: LoadRow[],
     ['diff type', 'page size', 'a bytes', 'requests', 'median ms', 'CPU s (main+workers)', 'peak RSS / PSS (main+workers)', 'answer'],
     scaling.map((r) => [r.diff_type, r.size, String(r.a_bytes), String(r.requests), fmt(r.median_ms, 0), fmt(r.cpu_s, 2), `${fmtMiB(r.peak_rss_bytes)} / ${fmtMiB(r.peak_pss_bytes)}`, r.outcomes.join('; ')]),
   );
+  const atAnchorConcurrency = rows.filter((r) => r.concurrency === ANCHOR_CONCURRENCY && ANCHOR_CPU_MS_PER_DIFF[r.diff_type] !== undefined);
+  const anchorTable = markdownTable(
+    ['diff type', 'web-monitoring-diff CPU ms/diff', 'diffguard CPU ms/diff', 'diffguard ÷ anchor', 'target'],
+    atAnchorConcurrency.map((r) => {
+      const anchor = ANCHOR_CPU_MS_PER_DIFF[r.diff_type]!;
+      const ours = r.cpu_s_per_diff * 1000;
+      const target = r.diff_type === 'html_token' ? 0.1 : 0.5;
+      return [r.diff_type, fmt(anchor), fmt(ours), fmt(ours / anchor, 2), `${ours / anchor <= target ? '✓' : '✗'} ≤ ${target}`];
+    }),
+  );
   const restartText = Object.entries(restarts).map(([reason, n]) => `${reason} ${n}`).join(', ') || 'none';
   return [
     `### Benchmark (${env.started_at.slice(0, 10)}, ${env.cpus} × ${env.cpu_model}, Node ${env.node}, diffguard ${env.service_version ?? '?'}${env.git_commit ? ` @ ${env.git_commit}` : ''})`,
@@ -314,6 +341,10 @@ function renderMarkdown(env: ReturnType<typeof runEnvironment>, rows: LoadRow[],
     `20 real page pairs, default limits, ${runs} run(s) × ${durationS} s per row (medians), after a warm-up pass. Idle RSS / PSS (main + workers; RSS counts the shared node binary once per process, PSS splits it): ${fmtMiB(idleRss)} / ${fmtMiB(idlePss)}. CPU ms/diff is the whole service's (main + workers) CPU over the run divided by the diffs answered; worker CPU ms/job is the diff alone (\`diffguard_job_cpu_seconds\`); × floor compares CPU ms/diff with identical_bytes at the same concurrency. Worker restarts during the run: ${restartText}.`,
     '',
     loadTable,
+    '',
+    `#### Against web-monitoring-diff (CPU per diff of each whole process tree, concurrency ${ANCHOR_CONCURRENCY}; the anchor's figures measured on this machine for issue 18)`,
+    '',
+    anchorTable,
     '',
     '#### Scaling with page size (single requests, median; pages built by repeating the corpus bodies, one word changed near the middle)',
     '',
