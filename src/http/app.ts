@@ -18,7 +18,7 @@ import { planCaching } from './etag.ts';
 import { requestContext, requestLogger } from './request-id.ts';
 import type { ErrorReporter } from './sentry.ts';
 import { fetchVersions, readInlineVersions, validateSources, type LoadedVersion, type Side, type SideFetchOutcome, type VersionCheck } from './load-versions.ts';
-import { hasBody, lingerAfterEarlyAnswer } from './lingering-close.ts';
+import { closeWithoutReading, hasBody, lingerAfterEarlyAnswer } from './lingering-close.ts';
 import type { Metrics } from './metrics.ts';
 import { lastValueWins, parseBooleanParam, parseContentTypeOption, parseHashParam, pickPassHeaders, refuseReservedParams } from './params.ts';
 import type { ContentTypeOption } from '../sniff/types.ts';
@@ -377,10 +377,11 @@ export function createApp(deps: AppDependencies): express.Express {
     // Answered before the request body was read (413, 400, 503, 408): the client, still sending,
     // must receive this answer, so the rest of the body is discarded for a bounded time before the
     // connection is closed, instead of a reset (lingering-close.ts). Except a body sent in tiny
-    // chunks: discarding it would still parse every chunk, the very cost it was refused for.
-    const tinyChunks = response.body.limit === 'body_chunks';
-    if (!req.complete && hasBody(req) && !tinyChunks) lingerAfterEarlyAnswer(req, res);
-    else if (tinyChunks || response.body.max_connections_per_client !== undefined) res.setHeader('Connection', 'close');
+    // chunks: discarding it would still parse every chunk, the very cost it was refused for, so its
+    // connection is no longer read and is closed a moment after the answer.
+    if (response.body.limit === 'body_chunks') closeWithoutReading(req, res);
+    else if (!req.complete && hasBody(req)) lingerAfterEarlyAnswer(req, res);
+    else if (response.body.max_connections_per_client !== undefined) res.setHeader('Connection', 'close');
     res.status(response.status).set(response.headers).json(response.body);
   });
   return app;

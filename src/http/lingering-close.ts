@@ -74,9 +74,24 @@ export function hasBody(req: IncomingMessage): boolean {
  * Stops reading from a connection at once, for a client whose bytes are not worth parsing (a body in
  * 1-byte chunks). `socket.pause()` is not enough: Node's HTTP parser reads the socket's handle
  * directly, and pausing the request only buffers what it goes on parsing. Stopping the handle's
- * reads leaves the rest in the kernel; the answer can still be written, and the connection is closed
- * after it (Connection: close).
+ * reads leaves the rest in the kernel.
  */
 export function stopSocketReads(socket: Socket): void {
   (socket as Socket & { _handle?: { readStop?: () => number } })._handle?.readStop?.();
+}
+
+/**
+ * Call before sending an early answer on a connection whose reads were stopped (stopSocketReads):
+ * the answer says `Connection: close`, and once it is written only our side is closed; the socket is
+ * destroyed `graceMs` later. Destroying it at once, its unread bytes make the kernel send a reset,
+ * and a client still writing meets EPIPE before it reads the answer (seen in the hostile replay);
+ * meanwhile nothing it sends is read, so the wait costs no CPU.
+ */
+export function closeWithoutReading(req: IncomingMessage, res: ServerResponse, graceMs: number = DEFAULT_LINGER.idleMs): void {
+  const socket = req.socket;
+  res.setHeader('Connection', 'close');
+  socket.destroySoon = () => {
+    socket.end();
+    setTimeout(() => socket.destroy(), graceMs).unref();
+  };
 }
