@@ -44,6 +44,8 @@ export class AdmissionControl {
   #running = 0;
   #runningHeavy = 0;
   #waitingHeavy = 0;
+  /** Heavy places claimed by requests still fetching their bodies (claimHeavyPlace). */
+  #fetchingHeavy = 0;
   #admitted = 0;
   readonly #drainWaiters: (() => void)[] = [];
 
@@ -105,10 +107,30 @@ export class AdmissionControl {
   /** Why a job of this weight cannot be submitted now, or undefined. */
   refusalReason(weight: JobWeight): string | undefined {
     if (this.queueFull(weight)) return 'queue full';
-    if (weight === 'heavy' && this.#runningHeavy + this.#waitingHeavy >= this.#heavyPlaces) {
+    if (weight === 'heavy' && this.#runningHeavy + this.#waitingHeavy + this.#fetchingHeavy >= this.#heavyPlaces) {
       return `large jobs hold their share of the queue (${this.#heavyPlaces} places for bodies over ${this.#options.heavyJobBytes} bytes)`;
     }
     return undefined;
+  }
+
+  /**
+   * For a request whose bodies, still arriving, have made its job heavy: takes one of large jobs'
+   * places now, so that a burst of large pages is refused while fetching (after their first
+   * `heavyJobBytes`) rather than after every one of them was downloaded. Returns the place's
+   * idempotent release (give it back before submitting the job), or the refusal's reason.
+   */
+  claimHeavyPlace(): { release: () => void } | { refused: string } {
+    const refused = this.refusalReason('heavy');
+    if (refused !== undefined) return { refused };
+    this.#fetchingHeavy += 1;
+    let released = false;
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        this.#fetchingHeavy -= 1;
+      },
+    };
   }
 
   /** Takes an in-flight place (the caller checked `unavailableReason`); returns its idempotent release. */

@@ -98,6 +98,12 @@ export interface Admission {
   runJson(job: DiffJob, options: RunOptions): Promise<JsonJobResult>;
   /** Gives the place back without running (the request failed before its job). Idempotent. */
   release(): void;
+  /**
+   * Called while fetching, once the bodies have made the job heavy: claims one of large jobs' places
+   * until the job is submitted (or the request ends), or returns the 503 a heavy job gets now. A
+   * fetch refused here stops at once instead of downloading the rest only to be refused.
+   */
+  claimHeavyPlace(): OverloadedError | undefined;
 }
 
 export interface RunOptions {
@@ -226,11 +232,28 @@ export class DiffPool {
   admit(): Admission {
     const unavailable = this.unavailableReason();
     if (unavailable !== undefined) throw this.#admission.overloaded(unavailable);
-    const release = this.#admission.takePlace();
+    const releasePlace = this.#admission.takePlace();
+    let heavyClaim: { release: () => void } | undefined;
+    // The claimed heavy place is given back just before the job is weighed and submitted (synchronously: nobody can take it in between).
+    const submit = (job: DiffJob, options: RunOptions) => {
+      heavyClaim?.release();
+      return this.#run(job, options);
+    };
+    const release = () => {
+      heavyClaim?.release();
+      releasePlace();
+    };
     return {
-      run: (job, options) => this.#run(job, options).then((result) => JSON.parse(Buffer.concat(result.chunks).toString('utf8')) as Record<string, unknown>).finally(release),
-      runJson: (job, options) => this.#run(job, options).finally(release),
+      run: (job, options) => submit(job, options).then((result) => JSON.parse(Buffer.concat(result.chunks).toString('utf8')) as Record<string, unknown>).finally(release),
+      runJson: (job, options) => submit(job, options).finally(release),
       release,
+      claimHeavyPlace: () => {
+        if (heavyClaim !== undefined) return undefined;
+        const claim = this.#admission.claimHeavyPlace();
+        if ('refused' in claim) return this.#admission.overloaded(claim.refused);
+        heavyClaim = claim;
+        return undefined;
+      },
     };
   }
 

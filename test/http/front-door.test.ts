@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { createServer, request as httpRequest } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -468,6 +468,54 @@ describe('a refused upload is still answered', () => {
       assert.equal(output, '413');
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('large pages while fetching', () => {
+  it('a heavy GET past large jobs\' share is refused with 503 while its bodies arrive, not after downloading them', async () => {
+    // 1 worker + 2 queued = 3 places: heavy jobs may hold 2. Upstream bodies of 1 MiB, of which the
+    // first 128 KiB arrive at once and the rest only when the test lets them go.
+    let letGo!: () => void;
+    const gate = new Promise<void>((resolve) => (letGo = resolve));
+    const sent: number[] = [];
+    const server = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html', 'content-length': String(MiB) });
+      const head = Buffer.alloc(128 * 1024, 'a');
+      head.write('<p>');
+      res.write(head);
+      const index = sent.push(head.length) - 1;
+      void gate.then(() => {
+        if (res.destroyed) return;
+        sent[index]! += MiB - head.length;
+        res.end(Buffer.alloc(MiB - head.length, 'b'));
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const upstream = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const service = await startTestService({ WORKERS: '1', MAX_QUEUED_JOBS: '2', HEAVY_JOB_BYTES: String(128 * 1024), MAX_IN_FLIGHT_PER_CLIENT: '100' });
+    try {
+      const ask = (i: number) => service.get(`/html_source_dmp?${query({ a: `${upstream}/a${i}`, b: `${upstream}/b${i}` })}`);
+      const first = [ask(1), ask(2)];
+      // Both have their first 128 KiB on each side: both are heavy and hold the two places.
+      await waitFor(() => sent.length === 4, 'the first two requests are fetching');
+      // (Without the early refusal it would wait for its bodies, held back: bound the wait.)
+      const refused = await Promise.race([ask(3), new Promise<undefined>((resolve) => setTimeout(resolve, 30_000).unref())]);
+      assert.ok(refused !== undefined, 'the third request was not answered while its bodies were held back');
+      assert.equal(refused.status, 503);
+      const body = await json(refused);
+      assert.match(body.error, /large jobs hold their share/);
+      assert.ok(sent.length <= 6 && sent.slice(4).every((bytes) => bytes < MiB), 'the refused request did not download its bodies');
+      letGo();
+      for (const answer of await Promise.all(first)) assert.equal(answer.status, 200, JSON.stringify(await answer.clone().json()));
+      // The places are given back: a heavy request goes through again.
+      assert.equal((await ask(4)).status, 200);
+    } finally {
+      letGo();
+      server.closeAllConnections();
+      server.close();
+      await service.close();
     }
   });
 });

@@ -113,6 +113,26 @@ describe('AdmissionControl (size-weighted)', () => {
     assert.equal(admission.active + admission.queued, 0);
   });
 
+  it('lets requests still fetching claim large jobs\' places: past the share a claim is refused, and so is a heavy job', async () => {
+    // 2 workers + 4 queued = 6 places; heavy jobs (running, waiting or still fetching) may hold 3.
+    const admission = new AdmissionControl({ workers: 2, maxQueued: 4, maxInFlight: 100, heavyJobBytes: MiB, retryAfterSeconds: 5 });
+    const claims = [admission.claimHeavyPlace(), admission.claimHeavyPlace(), admission.claimHeavyPlace()];
+    assert.ok(claims.every((claim) => 'release' in claim));
+    const refused = admission.claimHeavyPlace();
+    assert.ok('refused' in refused && /large jobs hold their share/.test(refused.refused));
+    assert.match(admission.refusalReason('heavy') ?? '', /large jobs hold their share/);
+    assert.equal(admission.refusalReason('small'), undefined, 'small jobs are not affected');
+    // A claim given back (twice: idempotent) frees exactly one place.
+    const first = claims[0]!;
+    if ('release' in first) {
+      first.release();
+      first.release();
+    }
+    assert.equal(admission.refusalReason('heavy'), undefined);
+    assert.ok('release' in admission.claimHeavyPlace());
+    assert.ok('refused' in admission.claimHeavyPlace());
+  });
+
   it('starts a waiting small job before a waiting large one', async () => {
     const admission = new AdmissionControl({ workers: 1, maxQueued: 4, maxInFlight: 100, heavyJobBytes: MiB, retryAfterSeconds: 5 });
     const running = submit(admission, 'small');
