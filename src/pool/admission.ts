@@ -2,7 +2,8 @@
 // - in flight (`maxInFlight`): a request takes one before it fetches its inputs (bounds sockets and
 //   time spent on upstreams; bodies in memory are bounded by bytes elsewhere, in ingest's BodyBudget);
 // - job places (`workers` running + `maxQueued` waiting): a job takes one when it is submitted.
-// Heavy jobs (bodies over `heavyJobBytes`) may hold at most half of the job places and run on at most
+// Heavy jobs (bodies over `heavyJobBytes`) may hold at most half of the job places (counting requests
+// still fetching bodies already that large: claimHeavyPlace) and run on at most
 // `workers − 1` workers (when there are two or more), and a waiting small job goes before a waiting
 // heavy one: a burst of large pages cannot refuse or starve a normal page diff, which is refused only
 // when the service is really full. Heavy jobs still run whenever nothing small is waiting. Small jobs
