@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request as undiciRequest } from 'undici';
@@ -501,7 +502,9 @@ describe('large pages while fetching', () => {
       // Both have their first 128 KiB on each side: both are heavy and hold the two places.
       await waitFor(() => sent.length === 4, 'the first two requests are fetching');
       // (Without the early refusal it would wait for its bodies, held back: bound the wait.)
-      const refused = await Promise.race([ask(3), new Promise<undefined>((resolve) => setTimeout(resolve, 30_000).unref())]);
+      const bound = new AbortController();
+      const refused = await Promise.race([ask(3), delay(30_000, undefined, { signal: bound.signal }).catch(() => undefined)]);
+      bound.abort();
       assert.ok(refused !== undefined, 'the third request was not answered while its bodies were held back');
       assert.equal(refused.status, 503);
       const body = await json(refused);
