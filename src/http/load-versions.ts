@@ -218,7 +218,7 @@ function postBodyTooLarge(maxPostBytes: number): TooLargeError {
 }
 
 /** The 400 for a body sent in tiny chunks; the error handler closes such a connection without reading on. */
-export function bodyChunksTooSmall(minAverageChunkBytes: number, chunks: number, bytes: number): BadRequestError {
+function bodyChunksTooSmall(minAverageChunkBytes: number, chunks: number, bytes: number): BadRequestError {
   return new BadRequestError(
     `The request body arrives in chunks of ${Math.floor(bytes / chunks)} bytes on average (${chunks} chunks); send it in chunks of at least ${minAverageChunkBytes} bytes on average (MIN_UPLOAD_CHUNK_BYTES), or with a Content-Length`,
     { limit: 'body_chunks', min_average_chunk_bytes: minAverageChunkBytes },

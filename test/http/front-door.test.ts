@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request as undiciRequest } from 'undici';
 import { ClientLimits, clientAddressKey } from '../../src/http/client-limits.ts';
+import { BODY_CHUNKS_BEFORE_CHECK } from '../../src/http/load-versions.ts';
 import { OverloadedError } from '../../src/errors.ts';
 import { json, query, startTestService, type TestService } from '../helpers/service.ts';
 import { serve, startUpstream, type Upstream } from '../helpers/upstream.ts';
@@ -222,12 +223,14 @@ describe('admission of uploads', () => {
   it('a body sent in tiny chunks is refused (400, limit body_chunks) once it has sent more than 4096, and the connection closed without reading on', async () => {
     const service = await startTestService({ MIN_UPLOAD_CHUNK_BYTES: '64' });
     try {
-      // A valid JSON diff padded with spaces to the exact size: 4096 chunks of 1 byte are served,
-      // one more is refused.
+      // A valid JSON diff padded with spaces to the exact size: 4096 chunks of 1 byte
+      // (BODY_CHUNKS_BEFORE_CHECK, the figure the README and MIN_UPLOAD_CHUNK_BYTES's text give) are
+      // served, one more is refused.
+      assert.equal(BODY_CHUNKS_BEFORE_CHECK, 4096, 'the README and the setting\'s description say 4096');
       const padded = (size: number) => Buffer.from(normalJson.slice(0, -1) + ' '.repeat(size - normalJson.length) + '}');
-      const served = await chunkedPost(service, '/html_text_dmp', 'application/json', padded(4096), 1);
+      const served = await chunkedPost(service, '/html_text_dmp', 'application/json', padded(BODY_CHUNKS_BEFORE_CHECK), 1);
       assert.equal(served.status, 200, served.text);
-      const refused = await chunkedPost(service, '/html_text_dmp', 'application/json', padded(4097), 1);
+      const refused = await chunkedPost(service, '/html_text_dmp', 'application/json', padded(BODY_CHUNKS_BEFORE_CHECK + 1), 1);
       assert.equal(refused.status, 400, refused.text);
       assert.match(refused.text, /"limit":"body_chunks"/);
       assert.match(refused.text, /"min_average_chunk_bytes":64/);
