@@ -34,7 +34,7 @@ export function measureEncodingDetection(): string {
   const legacyDir = path.join(repoRoot, 'fixtures/encoding/legacy');
   const encodings = Object.keys(JSON.parse(readFileSync(path.join(legacyDir, 'texts.json'), 'utf8')) as Record<string, unknown>);
   const pages: Array<[string, Uint8Array]> = encodings.map((encoding) => [encoding, new Uint8Array(readFileSync(path.join(legacyDir, `${encoding}.html`)))]);
-  pages.push(['utf-8 (real page)', new Uint8Array(readFileSync(path.join(repoRoot, '../shared/fixtures/pages/00-tutorial_whatnow.a.html')))]);
+  pages.push(['utf-8 (real page)', new Uint8Array(readFileSync(path.join(repoRoot, 'fixtures/pages/00-tutorial_whatnow.a.html')))]);
   const rows = pages.map(([name, bytes]) => {
     const page = repeatedTo(bytes, PAGE_BYTES);
     const ms = cpuMsPerCall(page);

@@ -9,7 +9,7 @@ export interface MatrixFormat {
   isText: boolean;
 }
 
-const pageHtml = readFileSync(new URL('../../../shared/fixtures/pages/00-tutorial_whatnow.a.html', import.meta.url));
+const pageHtml = readFileSync(new URL('../../fixtures/pages/00-tutorial_whatnow.a.html', import.meta.url));
 const utf16Html = fixture('sniff/utf16le-bom.html').subarray(2); // its own BOM off: the BOM is a column of the matrix
 
 /** A WOFF header (signature, TrueType flavour, length, table count) and font bytes after it. */
