@@ -2,7 +2,6 @@
 // counters are what a per-job limit must be measured on: wall time inflates on shared
 // cores, and process.cpuUsage() in the parent cannot see the child.
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 
 // USER_HZ is 100 on every mainstream Linux ABI (x86, arm64), and sysconf is not reachable from Node.
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -61,10 +60,15 @@ export function parseStatusMemory(status: string): MemorySample {
   return { ownBytes: kib('RssAnon') + kib('RssShmem'), fileBytes: kib('RssFile') };
 }
 
-/** Samples a process's memory split; undefined when /proc is unavailable or the process is gone. */
+/**
+ * Samples a process's memory split; undefined when /proc is unavailable or the process is gone.
+ * Read synchronously, as sampleProcess reads stat (below): the memory budget samples every process
+ * every 50 ms while requests are in flight, and /proc/<pid>/status is made from the process's
+ * counters without waiting on its memory-map lock.
+ */
 export async function sampleMemory(pid: number | 'self'): Promise<MemorySample | undefined> {
   try {
-    return parseStatusMemory(await readFile(`/proc/${pid}/status`, 'utf8'));
+    return parseStatusMemory(readFileSync(`/proc/${pid}/status`, 'utf8'));
   } catch {
     return undefined;
   }
