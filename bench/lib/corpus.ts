@@ -2,6 +2,8 @@
 // built by repeating their real body content (for the size-scaling runs and hostile cases).
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+// Deterministic (mulberry32): same seed, same hostile payloads on every run.
+import { seededRandom } from '../../test/helpers/random.ts';
 
 export interface PagePair {
   id: string;
@@ -63,17 +65,6 @@ export function buildScaledPair(pairs: readonly PagePair[], targetBytes: number)
   return { a: Buffer.from(a, 'utf8'), b: Buffer.from(b, 'utf8') };
 }
 
-/** Deterministic PRNG (mulberry32): same seed, same hostile payloads on every run. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The distinct words of the corpus's visible text, for building word salads. */
 export function corpusWords(pairs: readonly PagePair[]): string[] {
