@@ -2,20 +2,13 @@
 // for option parsing and content checks) must never resolve pdfjs-dist, even while it serves PDF diffs.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import module from 'node:module';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { recordResolvedModules } from '../../helpers/resolved-modules.ts';
 
 // Registered before the service is imported: every module this process resolves from now on.
-const resolved: string[] = [];
-module.registerHooks({
-  resolve(specifier, context, nextResolve) {
-    const result = nextResolve(specifier, context);
-    resolved.push(result.url);
-    return result;
-  },
-});
+const resolved = recordResolvedModules();
 
 const { startTestService, json } = await import('../../helpers/service.ts');
 const { makeTextDocument, textPdf } = await import('../../../fixtures/pdf/make-pdfs.ts');

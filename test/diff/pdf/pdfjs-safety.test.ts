@@ -6,6 +6,7 @@ import module from 'node:module';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadPdfjs } from '../../../src/diff/pdf-text/pdfjs.ts';
+import { recordResolvedModules } from '../../helpers/resolved-modules.ts';
 
 const build = (name: string) => readFileSync(fileURLToPath(import.meta.resolve(`pdfjs-dist/legacy/build/${name}`)), 'utf8');
 
@@ -19,14 +20,7 @@ describe('pdf.js as the worker loads it', () => {
   });
 
   it('loads without the native canvas module, its scripting sandbox or any other pdf.js file', async () => {
-    const resolved: string[] = [];
-    module.registerHooks({
-      resolve(specifier, context, nextResolve) {
-        const result = nextResolve(specifier, context);
-        resolved.push(result.url);
-        return result;
-      },
-    });
+    const resolved = recordResolvedModules();
     const pdfjs = await loadPdfjs();
     assert.equal(typeof pdfjs.getDocument, 'function');
     const require = module.createRequire(import.meta.url);
