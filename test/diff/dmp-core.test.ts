@@ -7,11 +7,13 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { cleanupSemantic as sanityCleanupSemantic, makeDiff } from '@sanity/diff-match-patch';
+import { loadConfig } from '../../src/config.ts';
 import { cleanupSemantic, diffMain, isRegExpWhitespace } from '../../src/diff/dmp-core.ts';
 import { encodeTokens, keepSurrogatePairsWhole } from '../../src/diff/text-engine.ts';
 import { htmlSourceDmpDiff, htmlTextDmpDiff } from '../../src/diff/text-diffs.ts';
 import type { DiffDefinition, DiffSegment, DiffSettings } from '../../src/diff/types.ts';
 import { extractVisibleText } from '../../src/diff/visible-text.ts';
+import { diffSettingsFrom } from '../../src/http/app.ts';
 import { decodeVersion } from '../../src/sniff/index.ts';
 import { seededRandom } from '../helpers/random.ts';
 
@@ -41,18 +43,8 @@ function rebuild(segments: readonly DiffSegment[]): { a: string; b: string } {
   };
 }
 
-const settings: DiffSettings = {
-  insertionColor: '#a1d76a',
-  deletionColor: '#e8a4c8',
-  dmpTimeoutMs: NO_TIMEOUT_S * 1000,
-  dmpMaxTimeoutMs: NO_TIMEOUT_S * 1000,
-  htmlTokenMaxTokens: 500_000,
-  maxTextChars: 10 * 1024 * 1024,
-  maxChangedChars: 10 * 1024 * 1024,
-  maxHtmlNodes: 300_000,
-  maxHtmlChars: 10_000_000,
-  maxPdfPages: 500,
-};
+// The service's defaults (the corpus is served with them), without a time budget.
+const settings: DiffSettings = { ...diffSettingsFrom(loadConfig({})), dmpTimeoutMs: NO_TIMEOUT_S * 1000, dmpMaxTimeoutMs: NO_TIMEOUT_S * 1000 };
 
 describe('dmp-core on the page corpus', () => {
   const pages = new URL('../../fixtures/pages/', import.meta.url);
