@@ -15,8 +15,7 @@ import { diffWholeTexts, keepSurrogatePairsWhole } from '../src/diff/text-engine
 import { extractVisibleText } from '../src/diff/visible-text.ts';
 import { diffSettingsFrom } from '../src/http/app.ts';
 import { escapedJsonBytes } from '../src/pool/json-result.ts';
-import type { DiffJob } from '../src/pool/job.ts';
-import { runJob } from '../src/pool/worker-runtime.ts';
+import { runJob, type ReceivedJob } from '../src/pool/worker-runtime.ts';
 import { decodeVersion } from '../src/sniff/index.ts';
 import { buildScaledPair, corpusDir, loadPagePairs } from './lib/corpus.ts';
 import { markdownTable } from './lib/markdown.ts';
@@ -40,7 +39,7 @@ const settings = diffSettingsFrom(loadConfig({}));
 const options = definition.parseOptions({}, settings);
 const timeoutMs = (options as { timeoutMs: number }).timeoutMs;
 const contentType = 'text/html; charset=utf-8';
-const jobs: DiffJob[] = pairs.map((pair) => ({
+const jobs: ReceivedJob[] = pairs.map((pair) => ({
   diffType,
   a: { bytes: pair.a, contentType },
   b: { bytes: pair.b, contentType },

@@ -38,7 +38,7 @@ const STAGES: ReadonlyArray<readonly [string, (frame: CallFrame) => boolean]> = 
   ['sniffing', (f) => /node_modules\/(file-type|strtok3|token-types|whatwg-mimetype|jschardet)\/|src\/sniff\//.test(f.url)],
   ['pool (admission, hand-off to a worker and back)', (f) => /src\/pool\//.test(f.url)],
   ['answer write (answer.ts, compress.ts)', (f) => /src\/http\/(answer|compress)\./.test(f.url)],
-  ['body read pipeline (streams, the copy into one buffer)', (f) => /src\/ingest\/read-body\./.test(f.url)],
+  ['body read pipeline (streams, gathering the chunks)', (f) => /src\/ingest\/read-body\./.test(f.url)],
   ['undici: the two fetches', (f) => /node_modules\/undici\//.test(f.url)],
   ['fetcher, address guard', (f) => /src\/ingest\//.test(f.url)],
   ['ETag', (f) => /src\/http\/etag\./.test(f.url)],

@@ -2,12 +2,13 @@
 // createApp does not listen; main.ts and the tests do.
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
+import type { Body } from '../body.ts';
 import { effectiveMaxInFlightPerClient, effectiveMaxPostBodyBytes, type Config } from '../config.ts';
 import { MAIN_PROCESS_DIFFS } from '../diff/bytes-diffs.ts';
 import type { DiffDefinition, DiffSettings } from '../diff/types.ts';
 import { BadRequestError, DiffguardError, MethodNotAllowedError, OverloadedError, UnknownDiffTypeError, isDiffguardError, type ErrorDetails } from '../errors.ts';
 import type { BodyBudget, BodyReservation, Fetcher } from '../ingest/index.ts';
-import { escapedJsonBytes, spliceJsonChunks, type Admission, type DiffJob, type DiffPool, type JsonJobResult } from '../pool/index.ts';
+import { escapedJsonBytes, spliceJsonChunks, type Admission, type DiffJob, type DiffPool, type JobSide, type JsonJobResult } from '../pool/index.ts';
 import { VERSION } from '../version.ts';
 import { byteLengthOf, refuseOversizedAnswer, writeAnswer } from './answer.ts';
 import { ClientDisconnectedError } from './client-disconnect.ts';
@@ -281,14 +282,15 @@ export function createApp(deps: AppDependencies): express.Express {
         if (notModified?.(versions) === true) return undefined;
       } else {
         versions = await readInlineVersions(req, { maxBodyBytes: config.maxBodyBytes, maxPostBytes, reservation, bodyTimeoutMs: config.postBodyTimeoutMs, minAverageChunkBytes: config.minUploadChunkBytes }, check, disconnected.signal);
-        for (const side of ['a', 'b'] as const) Object.assign(log, { [`${side}_bytes`]: versions[side].bytes.byteLength });
+        for (const side of ['a', 'b'] as const) Object.assign(log, { [`${side}_bytes`]: versions[side].body.byteLength });
         admission = pool.admit();
       }
       jobStarted = Date.now();
       log.fetch_ms = jobStarted - fetchStarted;
       const job = { diffType: definition.name, a: jobSide(versions.a), b: jobSide(versions.b), options, ignoreDecodingErrors };
-      result = MAIN_PROCESS_DIFFS.has(definition)
-        ? runInMainProcess(definition, job)
+      const mainProcessDiff = MAIN_PROCESS_DIFFS.get(definition);
+      result = mainProcessDiff !== undefined
+        ? runInMainProcess(mainProcessDiff, job)
         : await admission.runJson(job, { signal: disconnected.signal, deadlineAt: jobStarted + config.jobDeadlineMs }).catch((err: unknown) => {
             throw withContentTypes(err, versions);
           });
@@ -410,14 +412,14 @@ function withContentTypes(err: unknown, versions: Record<Side, LoadedVersion>): 
  * A bounded, bytes-only diff (MAIN_PROCESS_DIFFS) run on the event loop: the same JSON a worker
  * would send back (no decoding, so no encodings), without the round trip.
  */
-function runInMainProcess(definition: DiffDefinition<any>, job: Pick<DiffJob, 'a' | 'b' | 'options'>): JsonJobResult {
-  const json = escapedJsonBytes(definition.run({ ...job.a, text: '' }, { ...job.b, text: '' }, job.options) as Record<string, unknown>);
+function runInMainProcess(diff: (a: Body, b: Body) => Record<string, unknown>, job: Pick<DiffJob, 'a' | 'b'>): JsonJobResult {
+  const json = escapedJsonBytes(diff(job.a.body, job.b.body));
   return { chunks: [json], byteLength: json.byteLength, json, encodings: {} };
 }
 
-function jobSide(version: LoadedVersion) {
+function jobSide(version: LoadedVersion): JobSide {
   return {
-    bytes: version.bytes,
+    body: version.body,
     mediaType: version.info.media_type,
     ...(version.contentType === undefined ? {} : { contentType: version.contentType }),
     ...(version.url === undefined ? {} : { url: version.url }),

@@ -9,6 +9,7 @@
 // the request alone enough, and a 304 answered before anything is fetched.
 import { createHash } from 'node:crypto';
 import type { Response } from 'express';
+import type { Body } from '../body.ts';
 import type { Side } from './load-versions.ts';
 
 /** Everything but the bodies that an answer depends on. */
@@ -26,8 +27,8 @@ export interface CacheKeyInput {
 
 /** What the diff job learns about one fetched version. */
 export interface VersionIdentity {
-  bytes: Uint8Array;
-  /** SHA-256 (hex) of `bytes` when the fetch computed it while reading (else it is computed here). */
+  body: Body;
+  /** SHA-256 (hex) of `body` when the fetch computed it while reading (else it is computed here). */
   sha256?: string | undefined;
   contentType?: string;
   url?: string;
@@ -79,7 +80,7 @@ export function planCaching(method: string, key: CacheKeyInput): CachePlan {
     },
     afterFetch(res, ifNoneMatch, versions) {
       if (!conditional || pinned) return false;
-      const bodies = (['a', 'b'] as const).flatMap((side) => [versions[side].sha256 ?? sha256Hex(versions[side].bytes), versions[side].contentType ?? '', versions[side].url ?? '']);
+      const bodies = (['a', 'b'] as const).flatMap((side) => [versions[side].sha256 ?? sha256Hex(versions[side].body), versions[side].contentType ?? '', versions[side].url ?? '']);
       return answer(res, ifNoneMatch, weakEtag(['content', ...requestParts(key), ...bodies]));
     },
   };
@@ -102,8 +103,10 @@ export function etagMatches(header: string | undefined, etag: string): boolean {
   return header.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === opaque);
 }
 
-function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
+function sha256Hex(body: Body): string {
+  const hash = createHash('sha256');
+  for (const chunk of body.chunks) hash.update(chunk);
+  return hash.digest('hex');
 }
 
 function requestParts(key: CacheKeyInput): string[] {

@@ -9,6 +9,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { none, getManyValues, isMany } from 'stream-chain/defs.js';
 import { jsonParser, type Token } from 'stream-json/core/parser.js';
+import type { Body } from '../body.ts';
 import { BadRequestError, TooLargeError } from '../errors.ts';
 import type { BodyReservation } from '../ingest/index.ts';
 
@@ -25,7 +26,8 @@ const PIECE_CHARS = 64 * 1024;
 export type Side = 'a' | 'b';
 
 export interface InlineVersion {
-  bytes: Uint8Array;
+  /** The decoded content, in the pieces it was decoded in (see src/body.ts). */
+  body: Body;
   contentType?: string;
   url?: string;
 }
@@ -180,21 +182,13 @@ export class JsonVersionsReader {
       const content = fields.content_base64 ?? fields.text;
       if (content === undefined) throw new BadRequestError(`\`${side}\` needs content_base64 or text`);
       versions[side] = {
-        bytes: this.#join(content),
+        body: { chunks: content.parts, byteLength: content.byteLength },
         // Without a declared type the bytes decide (JSON `text` is UTF-8, which decoding detects).
         ...(fields.content_type === undefined ? {} : { contentType: fields.content_type.value }),
         ...(fields.url === undefined ? {} : { url: fields.url.value }),
       };
     }
     return versions;
-  }
-
-  /** One buffer from the pieces, which are dropped at once (as for fetched bodies, read-body.ts, the two copies coexist only for this synchronous copy). */
-  #join(content: ContentCollector): Uint8Array {
-    if (content.parts.length === 1) return content.parts[0]!;
-    const joined = Buffer.concat(content.parts, content.byteLength);
-    content.parts.length = 0;
-    return joined;
   }
 
   #tokens(run: () => unknown): Token[] {

@@ -3,6 +3,7 @@
 // refused pair is answered (and both downloads aborted) after a few KiB; POST reads them inline.
 import { Transform, type Readable } from 'node:stream';
 import type { Request } from 'express';
+import { bodyPrefix } from '../body.ts';
 import { BadRequestError, RequestTimeoutError, TooLargeError, UndiffableContentError, isDiffguardError } from '../errors.ts';
 import type { BodyReservation, FetchProgress, Fetcher, IngestLimits } from '../ingest/index.ts';
 import { validateSourceUrl } from '../ingest/index.ts';
@@ -122,7 +123,7 @@ export async function fetchVersions(fetcher: Fetcher, request: FetchRequest, che
       });
       settled();
       return {
-        bytes: fetched.bytes,
+        body: fetched.body,
         ...(fetched.contentType === undefined ? {} : { contentType: fetched.contentType }),
         url: fetched.finalUrl,
         info: guard.infos[side]!,
@@ -207,9 +208,9 @@ export async function readInlineVersions(req: Request, limits: InlineLimits, che
   }
   // Both bodies are in memory: identify both before refusing, so a refusal names both.
   const guard = new PairGuard(check);
-  for (const side of SIDES) await guard.identify(side, versions[side]!.contentType, versions[side]!.bytes.subarray(0, SNIFF_WINDOW_BYTES));
+  for (const side of SIDES) await guard.identify(side, versions[side]!.contentType, bodyPrefix(versions[side]!.body, SNIFF_WINDOW_BYTES));
   guard.refuseIfUnacceptable();
-  const loaded = (side: Side): LoadedVersion => ({ ...versions[side]!, info: guard.infos[side]!, wireBytes: versions[side]!.bytes.byteLength });
+  const loaded = (side: Side): LoadedVersion => ({ ...versions[side]!, info: guard.infos[side]!, wireBytes: versions[side]!.body.byteLength });
   return { a: loaded('a'), b: loaded('b') };
 }
 

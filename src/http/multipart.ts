@@ -9,10 +9,12 @@ import type { Readable } from 'node:stream';
 import { Dicer } from '@fastify/busboy';
 import { parse as parseContentDisposition } from 'content-disposition';
 import { MIMEType } from 'whatwg-mimetype';
+import { BodyCollector, type Body } from '../body.ts';
 import { BadRequestError, TooLargeError } from '../errors.ts';
 
 export interface MultipartVersion {
-  bytes: Buffer;
+  /** The part's bytes, in chunks (see src/body.ts). */
+  body: Body;
   /** The part's Content-Type header as sent (absent when the part has none: the bytes decide). */
   contentType?: string;
 }
@@ -75,17 +77,17 @@ export function readMultipartVersions(body: Readable, requestContentType: string
           return;
         }
         const contentType = headers['content-type']?.[0];
-        const collected = new ByteCollector();
+        const collected = new BodyCollector();
         reading += 1;
         part.on('data', (chunk: Buffer) => {
-          if (collected.size + chunk.byteLength > maxBodyBytes) return fail(new TooLargeError(`Version \`${name}\` is larger than ${maxBodyBytes} bytes (MAX_BODY_BYTES)`, { limit: 'body', side: name, max_size: maxBodyBytes }));
+          if (collected.byteLength + chunk.byteLength > maxBodyBytes) return fail(new TooLargeError(`Version \`${name}\` is larger than ${maxBodyBytes} bytes (MAX_BODY_BYTES)`, { limit: 'body', side: name, max_size: maxBodyBytes }));
           collected.add(chunk);
         });
         // The last part of a name wins, as for repeated query parameters.
         part.on('end', () => {
           reading -= 1;
           if (failed) return;
-          versions[name] = { bytes: collected.take(), ...(contentType ? { contentType } : {}) };
+          versions[name] = { body: collected.take(), ...(contentType ? { contentType } : {}) };
           settleIfDone();
         });
       });
@@ -100,45 +102,6 @@ export function readMultipartVersions(body: Readable, requestContentType: string
     body.on('error', fail);
     body.pipe(splitter);
   });
-}
-
-const BLOCK_BYTES = 64 * 1024;
-
-/**
- * A part's bytes, copied into 64 KiB blocks. Keeping the chunks as they come would cost a Buffer
- * object per chunk, each holding on to the socket read it is a view of: a client sending a part
- * as 1-byte HTTP chunks made the main process hold ~250 MiB per MiB sent (four such POSTs got it
- * OOM-killed in a 768 MiB cgroup). Copied, a part costs its size plus at most one block.
- */
-class ByteCollector {
-  readonly #blocks: Buffer[] = [];
-  #block = Buffer.allocUnsafe(0);
-  #used = 0;
-  size = 0;
-
-  add(chunk: Buffer): void {
-    this.size += chunk.byteLength;
-    let offset = 0;
-    while (offset < chunk.byteLength) {
-      if (this.#used === this.#block.byteLength) {
-        if (this.#used > 0) this.#blocks.push(this.#block);
-        this.#block = Buffer.allocUnsafe(BLOCK_BYTES);
-        this.#used = 0;
-      }
-      const copied = chunk.copy(this.#block, this.#used, offset);
-      this.#used += copied;
-      offset += copied;
-    }
-  }
-
-  /** The bytes as one Buffer; the blocks are let go. */
-  take(): Buffer {
-    const whole = Buffer.concat([...this.#blocks, this.#block.subarray(0, this.#used)], this.size);
-    this.#blocks.length = 0;
-    this.#block = Buffer.allocUnsafe(0);
-    this.#used = 0;
-    return whole;
-  }
 }
 
 /** The `name` of a `form-data` part; undefined for anything else (such parts are skipped, as browsers never send them). */

@@ -4,6 +4,7 @@
 import type { LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
 import { Agent, errors as undiciErrors } from 'undici';
+import type { Body } from '../body.ts';
 import type { IncomingHttpHeaders } from 'undici/types/header.js';
 import {
   BadRequestError,
@@ -65,10 +66,11 @@ export interface FetchedVersion {
   status: number;
   contentType: string | undefined;
   headers: Record<string, string>;
-  bytes: Uint8Array;
+  /** The body after content decoding, as the chunks it arrived in (see src/body.ts). */
+  body: Body;
   /** Bytes received for the final response body, before content decoding. */
   wireBytes: number;
-  /** SHA-256 (hex) of `bytes`, computed as they were read (cache validators use it). */
+  /** SHA-256 (hex) of `body`, computed as they were read (cache validators use it). */
   sha256: string;
 }
 
@@ -414,7 +416,7 @@ function toFetchedVersion(
   headers: Record<string, string>,
   body: ReadBodyResult,
 ): FetchedVersion {
-  return { url, finalUrl, status, contentType, headers, bytes: body.bytes, wireBytes: body.wireBytes, sha256: body.sha256 };
+  return { url, finalUrl, status, contentType, headers, body: body.body, wireBytes: body.wireBytes, sha256: body.sha256 };
 }
 
 /**

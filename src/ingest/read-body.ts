@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { Duplex, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
+import { BodyCollector, bodyPrefix, type Body } from '../body.ts';
 import { UpstreamError, UpstreamTooLargeError } from '../errors.ts';
 import type { BodyReservation } from './body-budget.ts';
 
@@ -52,7 +53,8 @@ export interface BodyProgress {
 }
 
 export interface ReadBodyResult {
-  bytes: Uint8Array;
+  /** The decoded body, as the chunks it arrived in (see src/body.ts). */
+  body: Body;
   wireBytes: number;
   sha256: string;
 }
@@ -158,7 +160,9 @@ export async function readBody(source: Readable, params: ReadBodyParams): Promis
   const encoded = params.contentCodings.length > 0;
   let wireBytes = 0;
   let decodedBytes = 0;
-  const chunks: Buffer[] = [];
+  const collected = new BodyCollector();
+  /** The chunks as they came, until the first `prefixBytes` have been inspected. */
+  const head: Buffer[] = [];
   const hash = createHash('sha256');
   let inspected = inspectPrefix === undefined;
   const progress = params.progress ?? { wireBytes: 0, bytes: 0 };
@@ -178,15 +182,9 @@ export async function readBody(source: Readable, params: ReadBodyParams): Promis
 
   const runInspection = async (): Promise<void> => {
     inspected = true;
+    const prefix = bodyPrefix({ chunks: head, byteLength: decodedBytes }, prefixBytes);
+    head.length = 0;
     if (inspectPrefix === undefined) return;
-    const prefix = new Uint8Array(Math.min(prefixBytes, decodedBytes));
-    let offset = 0;
-    for (const chunk of chunks) {
-      if (offset >= prefix.length) break;
-      const take = Math.min(chunk.length, prefix.length - offset);
-      prefix.set(chunk.subarray(0, take), offset);
-      offset += take;
-    }
     await inspectPrefix(prefix, params.prefixInfo);
   };
 
@@ -221,7 +219,8 @@ export async function readBody(source: Readable, params: ReadBodyParams): Promis
         });
       }
       params.reservation?.charge(chunk.length);
-      chunks.push(chunk);
+      collected.add(chunk);
+      if (!inspected) head.push(chunk);
       hash.update(chunk);
       // Awaiting here pauses the pipeline: nothing more is pulled from the socket meanwhile.
       if (!inspected && decodedBytes >= prefixBytes) await runInspection();
@@ -239,14 +238,5 @@ export async function readBody(source: Readable, params: ReadBodyParams): Promis
     if (!inspected) await runInspection();
   }
 
-  // The chunks are dropped as soon as they are copied into the one buffer (not charged twice: the
-  // two copies coexist only for this synchronous copy).
-  const bytes = new Uint8Array(decodedBytes);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
-  chunks.length = 0;
-  return { bytes, wireBytes, sha256: hash.digest('hex') };
+  return { body: collected.take(), wireBytes, sha256: hash.digest('hex') };
 }

@@ -1,17 +1,23 @@
 // The typed boundary between the pool (main process) and a worker process. Messages travel as
 // frames on the data channel (frame.ts): a small JSON header, and the big parts (the bodies, a
 // result's JSON text) as raw bytes. Errors travel as SerializedError, never as class instances.
+import type { Body } from '../body.ts';
 import type { SerializedError } from '../errors.ts';
 
-export interface JobSide {
-  /** Body after content decoding. */
-  bytes: Uint8Array;
+/** What a job knows of one side besides its bytes (it travels in the job's header). */
+export interface SideMeta {
   /** Declared Content-Type header (the worker reads the charset from it). */
   contentType?: string;
   /** Final URL of the version, when it was fetched. */
   url?: string;
   /** Media type the main process identified (a PDF-reading diff type extracts PDF sides instead of decoding them). */
   mediaType?: string;
+}
+
+/** One side of a job as the main process submits it: its body as the chunks it arrived in. */
+export interface JobSide extends SideMeta {
+  /** Body after content decoding. */
+  body: Body;
 }
 
 export interface DiffJob {
@@ -53,8 +59,8 @@ export interface JobMessage {
   type: 'job';
   id: number;
   diffType: string;
-  a: Omit<JobSide, 'bytes'>;
-  b: Omit<JobSide, 'bytes'>;
+  a: SideMeta;
+  b: SideMeta;
   aBytes: number;
   bBytes: number;
   options: unknown;

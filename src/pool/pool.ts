@@ -265,7 +265,7 @@ export class DiffPool {
   /** Runs a diff job under the pool's limits; resolves with the diff result or rejects with a DiffguardError. */
   #run(job: DiffJob, options: RunOptions): Promise<JsonJobResult> {
     if (this.#stoppedError !== undefined) return Promise.reject(this.#stoppedError);
-    const weight = this.#admission.weigh(job.a.bytes.byteLength + job.b.bytes.byteLength);
+    const weight = this.#admission.weigh(job.a.body.byteLength + job.b.body.byteLength);
     // The queue may have filled while this request fetched its inputs.
     const refused = this.#admission.refusalReason(weight);
     if (refused !== undefined) return Promise.reject(this.#admission.overloaded(refused));

@@ -321,26 +321,26 @@ export class WorkerProcess {
 
   /**
    * Writes the job on the data channel: its parameters as the header, the two bodies as the raw
-   * payload, from the request's own buffers (no copy). The socket queues what the kernel does not
+   * payload, from the chunks they arrived in (no copy). The socket queues what the kernel does not
    * take at once and writes it as the worker reads: the main thread never blocks on it.
    */
   #send(id: number, job: DiffJob): void {
-    const { bytes: aBytes, ...a } = job.a;
-    const { bytes: bBytes, ...b } = job.b;
+    const { body: aBody, ...a } = job.a;
+    const { body: bBody, ...b } = job.b;
     const message: JobMessage = {
       type: 'job',
       id,
       diffType: job.diffType,
       a,
       b,
-      aBytes: aBytes.byteLength,
-      bBytes: bBytes.byteLength,
+      aBytes: aBody.byteLength,
+      bBytes: bBody.byteLength,
       options: job.options,
       ignoreDecodingErrors: job.ignoreDecodingErrors,
     };
     let frame: Uint8Array[];
     try {
-      frame = encodeFrame(message, [aBytes, bBytes]);
+      frame = encodeFrame(message, [...aBody.chunks, ...bBody.chunks]);
     } catch (err) {
       this.#rejectCurrent(new InternalError(`The job could not be sent to the diff worker: ${err instanceof Error ? err.message : String(err)}`));
       return;

@@ -6,7 +6,7 @@ import type { DiffDefinition } from '../diff/types.ts';
 import { serializeError, UnknownDiffTypeError, type SerializedError } from '../errors.ts';
 import { decodeVersion } from '../sniff/index.ts';
 import { encodeFrame, FrameReader } from './frame.ts';
-import { DATA_CHANNEL_FD, type DecodedEncodings, type DiffJob, type JobMessage, type JobSide, type WorkerMessage } from './job.ts';
+import { DATA_CHANNEL_FD, type DecodedEncodings, type DiffJob, type JobMessage, type SideMeta, type WorkerMessage } from './job.ts';
 import { escapedJsonBytes } from './json-result.ts';
 
 // RangeErrors of refused allocations: "Array buffer allocation failed" (RLIMIT_DATA), and V8's size
@@ -19,7 +19,18 @@ function isOutOfMemory(err: unknown): boolean {
   return err instanceof RangeError && OUT_OF_MEMORY_MESSAGE.test(err.message);
 }
 
-function toDiffSide(name: 'a' | 'b', side: JobSide, definition: DiffDefinition<any, any>, ignoreDecodingErrors: boolean) {
+/** One side of a job as a worker has it: the body in one buffer (the frame's payload). */
+export interface ReceivedSide extends SideMeta {
+  bytes: Uint8Array;
+}
+
+/** A job as a worker has it. */
+export interface ReceivedJob extends Omit<DiffJob, 'a' | 'b'> {
+  a: ReceivedSide;
+  b: ReceivedSide;
+}
+
+function toDiffSide(name: 'a' | 'b', side: ReceivedSide, definition: DiffDefinition<any, any>, ignoreDecodingErrors: boolean) {
   // A diff type that reads PDFs extracts their text itself: a PDF decoded as text is noise.
   const needsText = definition.needsText && !(definition.readsPdf === true && side.mediaType === 'application/pdf');
   const { text, encoding } = needsText ? decodeVersion(side.bytes, { contentType: side.contentType, ignoreDecodingErrors, side: name }) : { text: '', encoding: undefined };
@@ -36,7 +47,7 @@ export type JobAnswer = { ok: true; json: Buffer; encodings: DecodedEncodings } 
  * Runs one job. A diff type that answers synchronously gets its answer synchronously (sent in the
  * same turn); only an asynchronous one (text extraction from PDFs) is awaited.
  */
-export function runJob(diffTypes: ReadonlyMap<string, DiffDefinition<any, any>>, job: DiffJob): JobAnswer | Promise<JobAnswer> {
+export function runJob(diffTypes: ReadonlyMap<string, DiffDefinition<any, any>>, job: ReceivedJob): JobAnswer | Promise<JobAnswer> {
   try {
     const definition = diffTypes.get(job.diffType);
     if (definition === undefined) throw new UnknownDiffTypeError(`Unknown diff type ${job.diffType}`);
@@ -76,7 +87,7 @@ export function startWorker(diffTypes: ReadonlyMap<string, DiffDefinition<any, a
   const reader = new FrameReader('contiguous', (frame) => {
     const message = frame.header as JobMessage;
     if (message.type !== 'job') return;
-    const job: DiffJob = {
+    const job: ReceivedJob = {
       diffType: message.diffType,
       a: { ...message.a, bytes: frame.payload.subarray(0, message.aBytes) },
       b: { ...message.b, bytes: frame.payload.subarray(message.aBytes, message.aBytes + message.bBytes) },

@@ -12,6 +12,7 @@ import { diffTypes } from '../../src/diff/index.ts';
 import { diffSettingsFrom } from '../../src/http/app.ts';
 import type { DiffOutcome } from '../../src/pool/job.ts';
 import { WorkerProcess, type WorkerLimits } from '../../src/pool/worker-process.ts';
+import { bodyOf } from '../../src/body.ts';
 
 const config = loadConfig({});
 const settings: DiffSettings = { ...diffSettingsFrom(config), maxHtmlChars: config.maxHtmlChars };
@@ -43,8 +44,8 @@ async function runInWorker(diffType: string, a: string, b: string): Promise<Fini
     await worker.ready;
     const job = {
       diffType,
-      a: { bytes: encoder.encode(a), contentType: 'text/html; charset=utf-8' },
-      b: { bytes: encoder.encode(b), contentType: 'text/html; charset=utf-8' },
+      a: { body: bodyOf(encoder.encode(a)), contentType: 'text/html; charset=utf-8' },
+      b: { body: bodyOf(encoder.encode(b)), contentType: 'text/html; charset=utf-8' },
       options: definition.parseOptions({}, settings),
       ignoreDecodingErrors: false,
       resultAs: 'json' as const, // as the HTTP layer asks for it: the JSON text is made in the worker

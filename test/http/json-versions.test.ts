@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { BadRequestError, TooLargeError } from '../../src/errors.ts';
 import { JSON_MAX_DEPTH, JSON_MAX_VALUES, JsonVersionsReader, readJsonVersions } from '../../src/http/json-versions.ts';
 import { BodyBudget } from '../../src/ingest/index.ts';
+import { joinBody, type Body } from '../../src/body.ts';
 
 /** Feeds `body` in pieces of `size` bytes. */
 function readIn(body: string | Buffer, size: number, maxBodyBytes = 1 << 20) {
@@ -14,7 +15,7 @@ function readIn(body: string | Buffer, size: number, maxBodyBytes = 1 << 20) {
   return reader.end();
 }
 
-const text = (bytes: Uint8Array | undefined) => Buffer.from(bytes!).toString('utf8');
+const text = (body: Body | undefined) => Buffer.from(joinBody(body!)).toString('utf8');
 
 describe('JSON versions, read as they arrive', () => {
   const body = JSON.stringify({
@@ -26,10 +27,10 @@ describe('JSON versions, read as they arrive', () => {
   for (const size of [1, 2, 3, 5, 7, 64, 1 << 16]) {
     it(`gives the same versions whatever the chunking (${size}-byte chunks)`, () => {
       const versions = readIn(body, size);
-      assert.equal(text(versions.a?.bytes), 'Héllo 😀 <p>wörld</p>');
+      assert.equal(text(versions.a?.body), 'Héllo 😀 <p>wörld</p>');
       assert.equal(versions.a?.contentType, 'text/html; charset=utf-8');
       assert.equal(versions.a?.url, 'https://example.com/a');
-      assert.deepEqual(Buffer.from(versions.b!.bytes), Buffer.from('bytes \x00\xff of b', 'latin1'));
+      assert.deepEqual(Buffer.from(joinBody(versions.b!.body)), Buffer.from('bytes \x00\xff of b', 'latin1'));
       assert.equal(versions.b?.contentType, 'application/octet-stream');
       assert.equal(versions.b?.url, undefined);
     });
@@ -41,14 +42,14 @@ describe('JSON versions, read as they arrive', () => {
     const source = JSON.stringify({ a: { text: long }, b: { content_base64: base64 } }).replace('😀', '\\ud83d\\ude00');
     for (const size of [3, 4096, 65_537]) {
       const versions = readIn(source, size);
-      assert.equal(text(versions.a?.bytes), long);
-      assert.equal(text(versions.b?.bytes), 'x'.repeat(100_001));
+      assert.equal(text(versions.a?.body), long);
+      assert.equal(text(versions.b?.body), 'x'.repeat(100_001));
     }
   });
 
   it('prefers content_base64 when both are given, as before', () => {
     const versions = readIn(JSON.stringify({ a: { text: 'text', content_base64: Buffer.from('base').toString('base64') } }), 4);
-    assert.equal(text(versions.a?.bytes), 'base');
+    assert.equal(text(versions.a?.body), 'base');
   });
 
   const refusals: [string, string, RegExp][] = [
@@ -92,7 +93,7 @@ describe('JSON versions, read as they arrive', () => {
   });
 
   it('refuses a version over MAX_BODY_BYTES (decoded) with 413, at exactly one byte over', () => {
-    assert.equal(readIn(JSON.stringify({ a: { text: 'x'.repeat(100) } }), 10, 100).a?.bytes.byteLength, 100);
+    assert.equal(readIn(JSON.stringify({ a: { text: 'x'.repeat(100) } }), 10, 100).a?.body.byteLength, 100);
     assert.throws(() => readIn(JSON.stringify({ a: { text: 'x'.repeat(101) } }), 10, 100), (err: unknown) => err instanceof TooLargeError && err.details.side === 'a');
     const base64 = Buffer.alloc(101).toString('base64');
     assert.throws(() => readIn(JSON.stringify({ b: { content_base64: base64 } }), 10, 100), (err: unknown) => err instanceof TooLargeError && err.details.side === 'b');
@@ -111,7 +112,7 @@ describe('JSON versions, read as they arrive', () => {
       }
     }
     const versions = await readJsonVersions(chunks(), { maxBodyBytes: 1 << 20, reservation, onChunkConsumed: (bytes) => reservation.refund(bytes) });
-    assert.equal(versions.a?.bytes.byteLength, 200_000);
+    assert.equal(versions.a?.body.byteLength, 200_000);
     assert.equal(budget.heldBytes, 400_000, 'the two decoded versions, nothing of the raw body');
     reservation.release();
     assert.equal(budget.heldBytes, 0);

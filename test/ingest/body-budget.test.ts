@@ -99,7 +99,7 @@ describe('ingest charges the body budget', () => {
       const roomy = new BodyBudget(page.length, 5);
       const reservation = roomy.open();
       const version = await fetcher.fetchVersion(`${origin}/gzip`, { reservation });
-      assert.equal(version.bytes.byteLength, page.length);
+      assert.equal(version.body.byteLength, page.length);
       assert.equal(roomy.heldBytes, page.length, 'decoded size, not the ~1 KiB on the wire');
       reservation.release();
 

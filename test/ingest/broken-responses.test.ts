@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { UpstreamError, UpstreamUnreachableError } from '../../src/errors.ts';
 import type { FetchProgress } from '../../src/ingest/index.ts';
 import { startRawServer, startServer, testLimits, withFetcher, type TestServer } from './helpers.ts';
+import { joinBody } from '../../src/body.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -49,7 +50,7 @@ describe('a connection closed before the announced body was sent', () => {
 
   it('a Content-Length declaring less than was sent yields the declared bytes', async () => {
     await withFetcher(testLimits(), async (fetcher) => {
-      assert.equal(Buffer.from((await fetcher.fetchVersion(`${origin}/long`)).bytes).toString(), 'asdf');
+      assert.equal(Buffer.from(joinBody((await fetcher.fetchVersion(`${origin}/long`)).body)).toString(), 'asdf');
     });
   });
 
@@ -86,7 +87,7 @@ describe('timeouts fire no earlier than configured', () => {
         const results = await Promise.allSettled(
           Array.from({ length: 10 }, (_, i) => i * 50).map(async (delay) => {
             await sleep(delay);
-            return Buffer.from((await fetcher.fetchVersion(`${upstream.origin}${path}`)).bytes).toString();
+            return Buffer.from(joinBody((await fetcher.fetchVersion(`${upstream.origin}${path}`)).body)).toString();
           }),
         );
         assert.deepEqual(

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { UpstreamError, UpstreamTimeoutError, UpstreamTooLargeError, UpstreamUnreachableError } from '../../src/errors.ts';
 import { startServer, testLimits, withFetcher, writePaced, type TestServer } from './helpers.ts';
+import { joinBody } from '../../src/body.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -85,10 +86,10 @@ describe('body size limit', () => {
   it('passes a body of exactly maxBodyBytes (chunked and with Content-Length)', async () => {
     await withFetcher(limits, async (fetcher) => {
       const chunked = await fetcher.fetchVersion(`${upstream.origin}/exact-chunked`);
-      assert.equal(chunked.bytes.length, 64 * KiB);
+      assert.equal(chunked.body.byteLength, 64 * KiB);
       assert.equal(chunked.wireBytes, 64 * KiB);
       const sized = await fetcher.fetchVersion(`${upstream.origin}/exact-length`);
-      assert.equal(sized.bytes.length, 64 * KiB);
+      assert.equal(sized.body.byteLength, 64 * KiB);
     });
   });
 
@@ -119,7 +120,7 @@ describe('body size limit', () => {
     await withFetcher(limits, async (fetcher) => {
       const exact = await fetcher.fetchVersion(`${upstream.origin}/gzip-wire/${64 * KiB}`);
       assert.equal(exact.wireBytes, 64 * KiB);
-      assert.equal(Buffer.from(exact.bytes).toString(), 'small');
+      assert.equal(Buffer.from(joinBody(exact.body)).toString(), 'small');
       await assert.rejects(fetcher.fetchVersion(`${upstream.origin}/gzip-wire/${64 * KiB + 1}`), (err: unknown) => {
         assert.ok(err instanceof UpstreamTooLargeError);
         assert.equal(err.details['reason'], 'body_size');
@@ -162,7 +163,7 @@ describe('body size limit', () => {
     try {
       await withFetcher(limits, async (fetcher) => {
         const version = await fetcher.fetchVersion(`http://127.0.0.1:${raw.port}/`);
-        assert.equal(version.bytes.length, 10);
+        assert.equal(version.body.byteLength, 10);
       });
     } finally {
       raw.close();
@@ -231,7 +232,7 @@ describe('redirects', () => {
   it(`follows exactly maxRedirects (5) redirects`, async () => {
     await withFetcher(testLimits({ maxRedirects: 5 }), async (fetcher) => {
       const version = await fetcher.fetchVersion(`${upstream.origin}/hop/5`);
-      assert.equal(Buffer.from(version.bytes).toString(), 'arrived');
+      assert.equal(Buffer.from(joinBody(version.body)).toString(), 'arrived');
       assert.equal(version.finalUrl, `${upstream.origin}/hop/0`);
       assert.equal(version.url, `${upstream.origin}/hop/5`);
     });
@@ -288,7 +289,7 @@ describe('redirects', () => {
     });
     await withFetcher(testLimits({ bodyTimeoutMs: 2000 }), async (fetcher) => {
       const version = await fetcher.fetchVersion(`${upstream.origin}/slow/1`);
-      assert.equal(Buffer.from(version.bytes).toString(), 'slow arrival');
+      assert.equal(Buffer.from(joinBody(version.body)).toString(), 'slow arrival');
     });
   });
 });
@@ -327,7 +328,7 @@ describe('timeouts', () => {
 
   it('response headers timeout: a fast answer passes, a late one fails with UpstreamTimeoutError', async () => {
     await withFetcher(testLimits({ headersTimeoutMs: 200 }), async (fetcher) => {
-      assert.equal(Buffer.from((await fetcher.fetchVersion(`${upstream.origin}/fast`)).bytes).toString(), 'fast');
+      assert.equal(Buffer.from(joinBody((await fetcher.fetchVersion(`${upstream.origin}/fast`)).body)).toString(), 'fast');
       await assert.rejects(fetcher.fetchVersion(`${upstream.origin}/late-headers`), (err: unknown) => {
         assert.ok(err instanceof UpstreamTimeoutError);
         assert.equal(err.details['timeout_ms'], 200);
@@ -354,7 +355,7 @@ describe('timeouts', () => {
 
   it('a short trickle that ends within the deadline passes', async () => {
     await withFetcher(testLimits({ bodyTimeoutMs: 2000 }), async (fetcher) => {
-      assert.equal(Buffer.from((await fetcher.fetchVersion(`${upstream.origin}/trickle-short`)).bytes).toString(), 'xxx');
+      assert.equal(Buffer.from(joinBody((await fetcher.fetchVersion(`${upstream.origin}/trickle-short`)).body)).toString(), 'xxx');
     });
   });
 
@@ -403,7 +404,7 @@ describe('TLS', () => {
 
   it('verifyTls: false accepts it', async () => {
     await withFetcher(testLimits({ verifyTls: false }), async (fetcher) => {
-      assert.equal(Buffer.from((await fetcher.fetchVersion(`https://127.0.0.1:${port}/`)).bytes).toString(), 'secret');
+      assert.equal(Buffer.from(joinBody((await fetcher.fetchVersion(`https://127.0.0.1:${port}/`)).body)).toString(), 'secret');
     });
   });
 });

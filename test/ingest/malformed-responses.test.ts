@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { UpstreamError } from '../../src/errors.ts';
 import { startRawServer, testLimits, withFetcher } from './helpers.ts';
+import { joinBody } from '../../src/body.ts';
 
 const OK = 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n';
 
@@ -43,7 +44,7 @@ describe('malformed upstream responses', () => {
           (fetched) => ({ fetched }),
           (error: unknown) => ({ error }),
         );
-        if ('fetched' in outcome) assert.fail(`${path} was accepted: ${JSON.stringify(Buffer.from(outcome.fetched.bytes).toString())}`);
+        if ('fetched' in outcome) assert.fail(`${path} was accepted: ${JSON.stringify(Buffer.from(joinBody(outcome.fetched.body)).toString())}`);
         const err = outcome.error;
         assert.ok(err instanceof UpstreamError, `expected UpstreamError, got ${String(err)} ${(err as Error)?.constructor?.name}`);
         assert.equal(err.details['reason'], 'invalid_response');

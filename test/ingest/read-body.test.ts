@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { UpstreamTooLargeError } from '../../src/errors.ts';
 import { readBody, type ContentCoding, type ReadBodyParams } from '../../src/ingest/read-body.ts';
+import { joinBody } from '../../src/body.ts';
 
 const MAX = 64 * 1024;
 
@@ -50,19 +51,31 @@ describe('readBody size caps at exactly max and max + 1 bytes', () => {
   it('wire cap: a gzip body of exactly max bytes on the wire passes, max + 1 is refused (body_size) though it inflates to 5 bytes', async () => {
     const exact = await readBody(wire(paddedGzip(MAX)), params(['gzip']));
     assert.equal(exact.wireBytes, MAX);
-    assert.equal(Buffer.from(exact.bytes).toString(), 'small');
+    assert.equal(Buffer.from(joinBody(exact.body)).toString(), 'small');
     await assert.rejects(readBody(wire(paddedGzip(MAX + 1)), params(['gzip'])), refusedAs('body_size'));
   });
 
   it('plain body: exactly max bytes pass, max + 1 are refused (body_size)', async () => {
     const exact = await readBody(wire(Buffer.alloc(MAX, 0x61)), params([]));
-    assert.equal(exact.bytes.length, MAX);
+    assert.equal(exact.body.byteLength, MAX);
     await assert.rejects(readBody(wire(Buffer.alloc(MAX + 1, 0x61)), params([])), refusedAs('body_size'));
   });
 
   it('decoded cap: a gzip body inflating to exactly max bytes passes, max + 1 is refused (decoded_size)', async () => {
     const exact = await readBody(wire(gzipSync(Buffer.alloc(MAX, 0x61))), params(['gzip']));
-    assert.equal(exact.bytes.length, MAX);
+    assert.equal(exact.body.byteLength, MAX);
     await assert.rejects(readBody(wire(gzipSync(Buffer.alloc(MAX + 1, 0x61))), params(['gzip'])), refusedAs('decoded_size'));
+  });
+});
+
+describe('readBody keeps a body as its chunks', () => {
+  it('hands on large chunks as they arrived, never joined into one buffer', async () => {
+    const first = Buffer.alloc(MAX / 2, 0x61);
+    const second = Buffer.alloc(MAX / 4, 0x62);
+    const result = await readBody(Readable.from([first, second]), params([]));
+    assert.equal(result.body.chunks.length, 2);
+    assert.equal(result.body.chunks[0], first);
+    assert.equal(result.body.chunks[1], second);
+    assert.equal(result.body.byteLength, first.length + second.length);
   });
 });

@@ -12,13 +12,14 @@ import { DiffPool, type PoolOptions } from '../../src/pool/index.ts';
 import type { MemorySample } from '../../src/pool/proc-stats.ts';
 import { sampleProcess } from '../../src/pool/proc-stats.ts';
 import { rejectsWith, waitForCondition } from './helpers.ts';
+import { bodyOf } from '../../src/body.ts';
 
 const workerModule = fileURLToPath(new URL('../helpers/hostile-worker.ts', import.meta.url));
 const MiB = 1024 * 1024;
 const encoder = new TextEncoder();
 
 function job(diffType: string, text: string | Uint8Array = 'hello', b: string | Uint8Array = text) {
-  return { diffType, a: { bytes: typeof text === 'string' ? encoder.encode(text) : text }, b: { bytes: typeof b === 'string' ? encoder.encode(b) : b }, options: {}, ignoreDecodingErrors: false };
+  return { diffType, a: { body: bodyOf(typeof text === 'string' ? encoder.encode(text) : text) }, b: { body: bodyOf(typeof b === 'string' ? encoder.encode(b) : b) }, options: {}, ignoreDecodingErrors: false };
 }
 
 function createPool(overrides: Omit<Partial<PoolOptions>, 'limits'> & { limits?: Partial<PoolOptions['limits']> } = {}) {

@@ -8,6 +8,7 @@ import { DiffPool, type JobResultLabel, type PoolObserver } from '../../src/pool
 import { sampleMemory } from '../../src/pool/proc-stats.ts';
 import { WorkerGoneError, WorkerProcess } from '../../src/pool/worker-process.ts';
 import { rejectsWith, waitForCondition } from './helpers.ts';
+import { bodyOf } from '../../src/body.ts';
 
 const workerModule = fileURLToPath(new URL('../helpers/hostile-worker.ts', import.meta.url));
 const failingWorkerModule = fileURLToPath(new URL('./failing-worker.ts', import.meta.url));
@@ -15,7 +16,7 @@ const hasPrlimit = ['/usr/bin/prlimit', '/bin/prlimit'].some((path) => existsSyn
 const encoder = new TextEncoder();
 
 function job(diffType: string, text = 'hello') {
-  return { diffType, a: { bytes: encoder.encode(text) }, b: { bytes: encoder.encode(text) }, options: {}, ignoreDecodingErrors: false };
+  return { diffType, a: { body: bodyOf(encoder.encode(text)) }, b: { body: bodyOf(encoder.encode(text)) }, options: {}, ignoreDecodingErrors: false };
 }
 
 interface PoolOverrides {

@@ -131,7 +131,7 @@ export function createViewRouter(deps: ViewDependencies): express.Router {
         ...(version.url === undefined ? {} : { finalUrl: version.url }),
         ...(fetched[name]?.status === undefined ? {} : { status: fetched[name].status }),
         contentType: { ...version.info, ...(encoding === undefined ? {} : { encoding }) },
-        bytes: version.bytes.byteLength,
+        bytes: version.body.byteLength,
       };
     };
     const sides = { a: side('a'), b: side('b') };
