@@ -7,9 +7,10 @@
 // its half-match that runs whatever the time budget), both under the Apache License 2.0
 // (http://www.apache.org/licenses/LICENSE-2.0). Changes here: below the top, the texts are ranges
 // of two code-unit arrays (bisect, the half-match's runs, the common ends compared as numbers, no
-// substrings), bisect's V arrays are Int32Arrays, the semantic score tests char codes instead of
-// running regular expressions, the passes reuse the segments instead of copying each one, and
-// cleanupMerge builds its result in one pass instead of splicing its array (quadratic).
+// substrings), bisect's V arrays are reused Int32Arrays set to -1 only as far as it explores, the
+// semantic score tests char codes instead of running regular expressions, the passes reuse the
+// segments instead of copying each one, and cleanupMerge builds its result in one pass instead of
+// splicing its array (quadratic).
 //
 // Why hand-written: html_source_dmp spent most of its CPU in @sanity's bisect (charAt makes a
 // one-character string per comparison; the V arrays are generic arrays), and its answer must stay
@@ -115,6 +116,25 @@ function codeUnits(text: string): Uint16Array {
   const codes = new Uint16Array(text.length);
   Buffer.from(codes.buffer).write(text, 'utf16le');
   return codes;
+}
+
+/**
+ * bisect's two V arrays, reused from one bisect to the next (a bisect that recurses has finished
+ * with its own arrays): a fresh pair per call cost a zeroed allocation and a -1 fill of both, the
+ * texts' length each, on every call. Arrays past KEPT_V_ENTRIES are made for the call and let go.
+ */
+const KEPT_V_ENTRIES = 256 * 1024;
+let keptV1 = new Int32Array(0);
+let keptV2 = new Int32Array(0);
+
+function bisectArrays(length: number): [Int32Array, Int32Array] {
+  if (length > KEPT_V_ENTRIES) return [new Int32Array(length), new Int32Array(length)];
+  if (keptV1.length < length) {
+    const size = Math.min(KEPT_V_ENTRIES, Math.max(length, keptV1.length * 2, 1024));
+    keptV1 = new Int32Array(size);
+    keptV2 = new Int32Array(size);
+  }
+  return [keptV1, keptV2];
 }
 
 type HalfMatch = [start1: number, end1: number, start2: number, end2: number];
@@ -261,8 +281,14 @@ class MiddleDiff {
     const maxD = Math.ceil((text1Length + text2Length) / 2);
     const vOffset = maxD;
     const vLength = 2 * maxD;
-    const v1 = new Int32Array(vLength).fill(-1);
-    const v2 = new Int32Array(vLength).fill(-1);
+    const [v1, v2] = bisectArrays(vLength);
+    // dmp fills both V arrays with -1 up front; here only the window [low, high] the loops can
+    // reach so far holds -1 or what they wrote, and it widens by one entry each side per step:
+    // a diff rarely explores more than a few hundred diagonals of the texts' length.
+    let low = Math.max(0, vOffset - 1);
+    let high = Math.min(vLength - 1, vOffset + 1);
+    v1.fill(-1, low, high + 1);
+    v2.fill(-1, low, high + 1);
     v1[vOffset + 1] = 0;
     v2[vOffset + 1] = 0;
     const delta = text1Length - text2Length;
@@ -275,6 +301,18 @@ class MiddleDiff {
     let k2end = 0;
     for (let d = 0; d < maxD; d++) {
       if (Date.now() > this.deadline) break;
+      // Step d reads and writes diagonals -d-1 … d+1 (the cross checks below look anywhere,
+      // and find -1 outside the window, as dmp's arrays hold there).
+      if (low > 0 && low > vOffset - d - 1) {
+        low -= 1;
+        v1[low] = -1;
+        v2[low] = -1;
+      }
+      if (high < vLength - 1 && high < vOffset + d + 1) {
+        high += 1;
+        v1[high] = -1;
+        v2[high] = -1;
+      }
       for (let k1 = -d + k1start; k1 <= d - k1end; k1 += 2) {
         const k1Offset = vOffset + k1;
         let x1 = k1 === -d || (k1 !== d && v1[k1Offset - 1]! < v1[k1Offset + 1]!) ? v1[k1Offset + 1]! : v1[k1Offset - 1]! + 1;
@@ -290,7 +328,7 @@ class MiddleDiff {
           k1start += 2;
         } else if (front) {
           const k2Offset = vOffset + delta - k1;
-          if (k2Offset >= 0 && k2Offset < vLength && v2[k2Offset] !== -1) {
+          if (k2Offset >= low && k2Offset <= high && v2[k2Offset] !== -1) {
             const x2 = text1Length - v2[k2Offset]!;
             if (x1 >= x2) return this.bisectSplit(start1, end1, start2, end2, x1, y1);
           }
@@ -311,7 +349,7 @@ class MiddleDiff {
           k2start += 2;
         } else if (!front) {
           const k1Offset = vOffset + delta - k2;
-          if (k1Offset >= 0 && k1Offset < vLength && v1[k1Offset] !== -1) {
+          if (k1Offset >= low && k1Offset <= high && v1[k1Offset] !== -1) {
             const x1 = v1[k1Offset]!;
             const y1 = vOffset + x1 - k1Offset;
             if (x1 >= text1Length - x2) return this.bisectSplit(start1, end1, start2, end2, x1, y1);
