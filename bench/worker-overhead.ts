@@ -18,11 +18,12 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bodyOf } from '../src/body.ts';
 import { loadConfig } from '../src/config.ts';
 import { diffTypes } from '../src/diff/index.ts';
 import { diffSettingsFrom } from '../src/http/app.ts';
 import type { DiffJob } from '../src/pool/job.ts';
-import { runJob } from '../src/pool/worker-runtime.ts';
+import { runJob, type ReceivedJob } from '../src/pool/worker-runtime.ts';
 import { corpusDir, loadPagePairs } from './lib/corpus.ts';
 import { PRODUCTION_MALLOC_ENV } from './lib/service-process.ts';
 
@@ -49,13 +50,15 @@ Object.assign(process.env, PRODUCTION_MALLOC_ENV);
 const config = loadConfig({});
 const options = definition.parseOptions({}, diffSettingsFrom(config));
 const contentType = 'text/html; charset=utf-8';
-const jobs: DiffJob[] = loadPagePairs(corpusDir(repoRoot)).map((pair) => ({
+// The same jobs as the pool takes them (bodies as chunk lists) and as a worker has them (one buffer each).
+const received: ReceivedJob[] = loadPagePairs(corpusDir(repoRoot)).map((pair) => ({
   diffType,
   a: { bytes: pair.a, contentType },
   b: { bytes: pair.b, contentType },
   options,
   ignoreDecodingErrors: false,
 }));
+const jobs: DiffJob[] = received.map(({ a, b, ...job }) => ({ ...job, a: { contentType, body: bodyOf(a.bytes) }, b: { contentType, body: bodyOf(b.bytes) } }));
 
 const CLOCK_TICK_MS = 10;
 /** utime, stime (ms) and minor faults of a /proc stat file; children: the reaped children's times instead. */
@@ -167,10 +170,10 @@ try {
   await pool.close(0);
 }
 
-for (let round = 0; round < 3; round += 1) for (const job of jobs) await runJob(diffTypes, job);
+for (let round = 0; round < 3; round += 1) for (const job of received) await runJob(diffTypes, job);
 for (let run = 0; run < runs; run += 1) {
   const start = process.cpuUsage();
-  for (let round = 0; round < rounds; round += 1) for (const job of jobs) await runJob(diffTypes, job);
+  for (let round = 0; round < rounds; round += 1) for (const job of received) await runJob(diffTypes, job);
   const used = process.cpuUsage(start);
   perJob.inProcess.push((used.user + used.system) / 1000 / jobsPerRun);
 }
